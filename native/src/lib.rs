@@ -1,0 +1,12 @@
+//! Thin napi binding over `eager-core`: type conversion and threading only.
+#![deny(clippy::all)]
+
+mod error;
+
+use napi_derive::napi;
+
+/// Version of the native core, for diagnostics.
+#[napi]
+pub fn native_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
