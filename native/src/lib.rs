@@ -1,6 +1,7 @@
 //! Thin napi binding over `eager-core`: type conversion and threading only.
 #![deny(clippy::all)]
 
+mod codes;
 mod error;
 
 use napi_derive::napi;
@@ -10,3 +11,4 @@ use napi_derive::napi;
 pub fn native_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
