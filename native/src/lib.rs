@@ -3,6 +3,7 @@
 
 mod codes;
 mod error;
+mod text;
 
 use napi_derive::napi;
 

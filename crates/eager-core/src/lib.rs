@@ -6,5 +6,6 @@ pub mod error;
 pub mod io;
 pub mod kmeans;
 pub mod rng;
+pub mod text;
 
 pub use error::{EagerError, Result};
