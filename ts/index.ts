@@ -17,3 +17,5 @@ export { LrScheduleSchema, learningRate, type LrSchedule } from './train/schedul
 export { EpochBatcher, type TrainBatch, type BatcherPosition } from './train/batcher.js';
 export { runTrainingLoop, NonFiniteLossError, type TrainableModel, type LoopOptions, type LoopState, type LoopResult } from './train/loop.js';
 export { ProgressReporter } from './train/progress.js';
+export * from './codes/index.js';
+export * from './embed/index.js';
