@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSynthetic } from '../ts/data/synthetic.js';
+import { buildIndex, writeIndex, loadIndex, asLoadedIndex } from '../ts/indexing/build.js';
+import { IndexConfigSchema } from '../ts/indexing/config.js';
+import { readIndexConfig } from '../ts/commands/index.js';
+import { writeNpy, readNpy } from '../ts/util/npy.js';
+import { SeededRandom } from '../ts/data/prng.js';
+
+const ds = generateSynthetic({ numItems: 150, numUsers: 300, seed: 5 });
+
+function behaviourFile(dir: string, dim = 8): string {
+  const rng = new SeededRandom(9);
+  const data = new Float32Array(ds.numItems * dim).map(() => rng.next() * 2 - 1);
+  const path = join(dir, 'behaviour.npy');
+  writeNpy(path, { dtype: 'f4', shape: [ds.numItems, dim], data });
+  return path;
+}
+
+describe('index build', () => {
+  it('builds both streams with valid codes, writes atomically and loads back identically', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eager-index-'));
+    const cfg = {
+      seed: 11,
+      behaviour: { source: 'file' as const, path: behaviourFile(dir) },
+      semantic: { encoder: 'tfidf-svd' as const, tfidfDim: 16 },
+      codes: { k: 8 },
+    };
+    const built = await buildIndex(ds, cfg);
+    for (const s of [built.behaviour, built.semantic]) {
+      expect(s.codes.numItems).toBe(ds.numItems);
+      expect(s.codes.k).toBe(8);
+      // 150 items, K = 8: at least 3 levels are needed (8^2 = 64 < 150)
+      expect(s.codes.length).toBeGreaterThanOrEqual(3);
+      const seen = new Set<string>();
+      for (let i = 0; i < ds.numItems; i++) {
+        const code = Array.from(s.codes.codes.subarray(i * s.codes.length, (i + 1) * s.codes.length));
+        expect(code.every((t) => t < 8)).toBe(true);
+        seen.add(code.join(','));
+        expect(s.trie.itemAt(code)).toBe(i + 1);
+      }
+      expect(seen.size).toBe(ds.numItems);
+    }
+    expect(built.semantic.dim).toBe(16);
+    const out = join(dir, 'index');
+    writeIndex(out, built);
+    expect(readdirSync(dir).filter((f) => f.includes('staging'))).toEqual([]);
+    const files = readdirSync(out).sort();
+    expect(files).toEqual([
+      'behaviour.codes.json', 'behaviour.embeddings.npy', 'behaviour.trie.bin',
+      'manifest.json', 'semantic.codes.json', 'semantic.embeddings.npy', 'semantic.trie.bin',
+    ]);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.numItems).toBe(ds.numItems);
+    expect(manifest.seed).toBe(11);
+    expect(manifest.datasetFingerprint).toMatch(/^sha256:/);
+    expect(manifest.semantic.encoder).toBe('tfidf-svd');
+    const loaded = await loadIndex(out);
+    const mem = asLoadedIndex(built);
+    expect(loaded.behaviour.codes.codes).toEqual(mem.behaviour.codes.codes);
+    expect(loaded.semantic.codes.codes).toEqual(mem.semantic.codes.codes);
+    expect(loaded.semantic.embeddings).toEqual(mem.semantic.embeddings);
+    expect(readNpy(join(out, 'behaviour.embeddings.npy')).shape).toEqual([150, 8]);
+
+    // same seed, same codes; another seed, other codes
+    const again = await buildIndex(ds, cfg);
+    expect(again.behaviour.codes.codes).toEqual(built.behaviour.codes.codes);
+    expect(again.semantic.codes.codes).toEqual(built.semantic.codes.codes);
+    const other = await buildIndex(ds, { ...cfg, seed: 12 });
+    expect(other.behaviour.codes.codes).not.toEqual(built.behaviour.codes.codes);
+  });
+
+  it('rejects a behaviour file with the wrong number of rows, naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eager-index-'));
+    const path = join(dir, 'short.npy');
+    writeNpy(path, { dtype: 'f4', shape: [10, 4], data: new Float32Array(40) });
+    await expect(buildIndex(ds, { behaviour: { source: 'file', path }, semantic: { encoder: 'tfidf-svd' } }))
+      .rejects.toThrow(/short\.npy.*10 rows.*150 items/);
+  });
+
+  it('config errors name the file and the field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eager-index-'));
+    const path = join(dir, 'cfg.json');
+    writeFileSync(path, JSON.stringify({ codes: { k: 1 } }));
+    expect(() => readIndexConfig(path)).toThrow(/cfg\.json: codes\.k/);
+    expect(IndexConfigSchema.safeParse({ semantic: { encoder: 'bert' } }).success).toBe(false);
+  });
+
+  it('loadIndex names a missing index directory', async () => {
+    await expect(loadIndex('/nonexistent/idx')).rejects.toThrow(/no index here/);
+  });
+});
