@@ -835,4 +835,16 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CodeTrie = nativeBinding.CodeTrie
+module.exports.EagerModel = nativeBinding.EagerModel
+module.exports.SasRec = nativeBinding.SasRec
+module.exports.SentenceEncoder = nativeBinding.SentenceEncoder
+module.exports.buildCodes = nativeBinding.buildCodes
+module.exports.buildCodesAsync = nativeBinding.buildCodesAsync
+module.exports.loadCodeTable = nativeBinding.loadCodeTable
+module.exports.loadEmbeddingFile = nativeBinding.loadEmbeddingFile
 module.exports.nativeVersion = nativeBinding.nativeVersion
+module.exports.saveCodeTable = nativeBinding.saveCodeTable
+module.exports.tfidfSvd = nativeBinding.tfidfSvd
+module.exports.tfidfSvdAsync = nativeBinding.tfidfSvdAsync
+module.exports.validateCodeTable = nativeBinding.validateCodeTable

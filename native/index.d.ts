@@ -9,5 +9,286 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Prefix trie of valid codes, for constrained decoding. */
+export declare class CodeTrie {
+  /** Builds the trie of a code table. */
+  static fromTable(table: CodeTableData): CodeTrie
+  /** Reads and checks a binary trie file (written by `save`). */
+  static load(path: string): CodeTrie
+  /** Writes the binary trie file atomically. */
+  save(path: string): void
+  get k(): number
+  get length(): number
+  get numItems(): number
+  get numNodes(): number
+  /** Tokens allowed after `prefix`, ascending (empty if the prefix is invalid or complete). */
+  allowedNext(prefix: Array<number>): Uint32Array
+  /** Item id whose full code is `code`, or null. */
+  itemAt(code: Array<number>): number | null
+  /** The code table encoded by this trie. */
+  toTable(): CodeTableData
+}
+
+/** The EAGER model with its optimiser. */
+export declare class EagerModel {
+  /**
+   * A fresh model. `configJson`: the model config as JSON (camelCase, validated again here);
+   * streams switched off in the config may be `null`. All randomness comes from `seed`.
+   */
+  constructor(configJson: string, numItems: number, behaviour: EagerStreamData | undefined | null, semantic: EagerStreamData | undefined | null, seed: number)
+  /** Number of items (ids `1..=numItems`). */
+  get numItems(): number
+  /** Trainable scalars. */
+  get numParameters(): number
+  /** Parameter names in order (the safetensors tensor names). */
+  parameterNames(): Array<string>
+  /** Optimiser steps taken. */
+  get step(): number
+  /** The validated config (defaults filled in) as JSON. */
+  configJson(): string
+  /** Learning rate of the next steps. */
+  setLearningRate(lr: number): void
+  /**
+   * One training step on the calling thread. `histories` `[B, historyLen]` left-padded with 0,
+   * `targets` `[B]`. A non-finite loss fails with `EAGER_NUMERIC` and leaves the weights.
+   */
+  trainStepSync(histories: Uint32Array, targets: Uint32Array, historyLen: number): EagerStepResult
+  /** `trainStepSync` on a worker thread. */
+  trainStep(histories: Uint32Array, targets: Uint32Array, historyLen: number): Promise<EagerStepResult>
+  /** Loss parts of a batch in evaluation mode (no dropout, no update), on the calling thread. */
+  evaluateLoss(histories: Uint32Array, targets: Uint32Array, historyLen: number): EagerStepResult
+  /**
+   * Top-`k` items per history on the calling thread. `histories` `[B, historyLen]`,
+   * left-padded with 0 (each row needs at least one item; ids in `1..=numItems`).
+   */
+  recommendSync(histories: Uint32Array, historyLen: number, k: number, options?: EagerRecommendOptions | undefined | null): EagerRanked
+  /** `recommendSync` on a worker thread (read-only: concurrent calls are safe). */
+  recommend(histories: Uint32Array, historyLen: number, k: number, options?: EagerRecommendOptions | undefined | null): Promise<EagerRanked>
+  /**
+   * Log-likelihood of every item's code in `stream` (`"behaviour"` | `"semantic"`) for one
+   * history (exhaustive scoring, for tests): `[numItems]`, entry i = item i+1.
+   */
+  scoreAll(stream: string, history: Uint32Array): Float32Array
+  /**
+   * Writes the weights (and, with `optimizerPath`, the Adam state and step) as safetensors,
+   * each file atomically.
+   */
+  saveCheckpoint(weightsPath: string, optimizerPath?: string | undefined | null): void
+  /** Restores weights (and optionally optimiser state) saved by a model of the same config. */
+  loadCheckpoint(weightsPath: string, optimizerPath?: string | undefined | null): void
+}
+
+/**
+ * SASRec model + optimiser. Sequences cross the boundary as a flat `Uint32Array` of item ids
+ * plus `offsets` (`users + 1` entries; user u is `items[offsets[u]..offsets[u+1]]`).
+ */
+export declare class SasRec {
+  /** A fresh model for item ids `1..=numItems`, initialised from `seed`. */
+  constructor(config: SasRecOptions, numItems: number, seed: number)
+  /** Number of items (ids `1..=numItems`). */
+  get numItems(): number
+  /** Embedding width. */
+  get hidden(): number
+  /** Epochs trained so far. */
+  get epochs(): number
+  /** One epoch over the training parts on the calling thread; returns the mean loss. */
+  trainEpochSync(items: Uint32Array, offsets: Uint32Array, batchSize: number): number
+  /** One epoch on a worker thread; resolves to the mean loss. */
+  trainEpoch(items: Uint32Array, offsets: Uint32Array, batchSize: number): Promise<number>
+  /**
+   * Top-`k` item ids per history, row-major `[users, k]`, best first (0 pads rows with too few
+   * candidates). With `excludeHistory` a history's own items are never returned.
+   */
+  topKSync(items: Uint32Array, offsets: Uint32Array, k: number, excludeHistory: boolean): Uint32Array
+  /** `topKSync` on a worker thread. */
+  topK(items: Uint32Array, offsets: Uint32Array, k: number, excludeHistory: boolean): Promise<Uint32Array>
+  /**
+   * Top-`k` lists in both ranking modes from one scoring pass, on a worker thread: resolves to
+   * `[2, users, k]` row-major (first every full-catalogue list, then every history-excluded one).
+   */
+  topKBothModes(items: Uint32Array, offsets: Uint32Array, k: number): Promise<Uint32Array>
+  /** Scores of every item per history, row-major `[users, numItems]` (column c = item id c+1). */
+  scoresSync(items: Uint32Array, offsets: Uint32Array): Float32Array
+  /** Item embedding table `E^b`, row-major `[numItems, hidden]` (row r = item id r+1). */
+  embeddings(): Float32Array
+  /** Writes the weights as safetensors (atomic). */
+  save(path: string): void
+  /** Loads weights saved by a model of the same config and item count. */
+  load(path: string): void
+}
+
+/** A BERT-family sentence encoder (all-MiniLM-L6-v2 layout) loaded from a local HF directory. */
+export declare class SentenceEncoder {
+  /** Loads `config.json`, `tokenizer.json` and `model.safetensors`/`pytorch_model.bin`. */
+  static load(modelDir: string, options?: SentenceEncoderOptions | undefined | null): SentenceEncoder
+  /** Output dimension. */
+  get dim(): number
+  /** Truncation length in force. */
+  get maxLen(): number
+  /** Token ids (`[CLS] ... [SEP]`, truncated) of one text. */
+  tokenIds(text: string): Array<number>
+  /** Encodes texts on the calling thread: unit-norm rows, row-major `[texts.length, dim]`. */
+  encodeSync(texts: Array<string>): Float32Array
+  /** Encodes texts on a worker thread; `onProgress(done, total)` is called after each batch. */
+  encode(texts: Array<string>, onProgress?: (done: number, total: number) => void): Promise<Float32Array>
+}
+
+/**
+ * Builds item codes by hierarchical k-means on the calling thread. `embeddings` is row-major
+ * `[numItems, dim]`, row r = item id r+1.
+ */
+export declare function buildCodes(embeddings: Float32Array, dim: number, options?: BuildCodesOptions | undefined | null): CodeTableData
+
+/** Same as `buildCodes` on a worker thread; `onProgress(itemsDone, numItems)` after each node. */
+export declare function buildCodesAsync(embeddings: Float32Array, dim: number, options?: BuildCodesOptions | undefined | null, onProgress?: (itemsDone: number, numItems: number) => void): Promise<CodeTableData>
+
+/** Options of `buildCodes` (all optional; defaults in brackets). */
+export interface BuildCodesOptions {
+  /** Branching factor K, also the token vocabulary [256]. */
+  k?: number
+  /** Equal-size clusters; false = plain k-means [true]. */
+  balanced?: boolean
+  /** Max Lloyd iterations per node [100]. */
+  maxIters?: number
+  /** Stop when (Σ centre shift)² < tol [1e-6]. */
+  tol?: number
+  /** Seed of every random draw (integer ≥ 0) [2024]. */
+  seed?: number
+  /** Runs per node, lowest inertia kept [1]. */
+  nInit?: number
+  /** Centroid init: "plusPlus" (k-means++) or "randomPartition" ["plusPlus"]. */
+  init?: string
+}
+
+/** A code table: `codes` is row-major `[numItems, length]`, row r = item id r+1; tokens < k. */
+export interface CodeTableData {
+  k: number
+  length: number
+  numItems: number
+  codes: Uint32Array
+}
+
+/** Ranked lists `[B, k]` row-major; slots beyond the catalogue are item 0 with score -Infinity. */
+export interface EagerRanked {
+  k: number
+  items: Uint32Array
+  scores: Float32Array
+}
+
+/** Decoding options of `recommend` (all optional). */
+export interface EagerRecommendOptions {
+  /** Beam width per stream [20] (widened to at least k). */
+  beam?: number
+  /** `"rescore"` (released code) or `"confidence"` (paper) ["rescore"]. */
+  merge?: string
+  /** `rescore`: candidates per stream [k]. */
+  perStream?: number
+  /** Users decoded together [64]. */
+  batchUsers?: number
+}
+
+/** Loss values of one step (absent parts are switched off). */
+export interface EagerStepResult {
+  /** Optimiser steps so far (this one included); 0 for `evaluateLoss`. */
+  step: number
+  /** Learning rate used. */
+  lr: number
+  /** Global gradient norm before clipping (0 for `evaluateLoss`). */
+  gradNorm: number
+  total: number
+  genBehaviour?: number
+  genSemantic?: number
+  conBehaviour?: number
+  conSemantic?: number
+  recon?: number
+  recog?: number
+}
+
+/** One stream's inputs: its code table and (for the contrastive task) pretrained embeddings. */
+export interface EagerStreamData {
+  /** Token vocabulary K. */
+  k: number
+  /** Code length L. */
+  length: number
+  /** `[numItems, L]` row-major, row r = item id r+1. */
+  codes: Uint32Array
+  /** `[numItems, dim]` row-major pretrained item embeddings (needed when GCT is on). */
+  embeddings?: Float32Array
+  /** Embedding width. */
+  dim?: number
+}
+
+/** A row-major f32 matrix. */
+export interface EmbeddingMatrix {
+  rows: number
+  cols: number
+  /** `[rows, cols]`, row r = item id r + 1. */
+  data: Float32Array
+}
+
+/** Reads and checks a code table JSON file. */
+export declare function loadCodeTable(path: string): CodeTableData
+
+/**
+ * Reads precomputed embeddings from `.npy` (f32/f64, 2-D) or `.safetensors` (the tensor
+ * `name`, else the only one, else `embeddings`).
+ */
+export declare function loadEmbeddingFile(path: string, name?: string | undefined | null): EmbeddingMatrix
+
 /** Version of the native core, for diagnostics. */
 export declare function nativeVersion(): string
+
+/** SASRec hyper-parameters (all required here; the TS layer fills defaults with zod). */
+export interface SasRecOptions {
+  /** Embedding / hidden width. */
+  hidden: number
+  /** Causal self-attention layers. */
+  layers: number
+  /** Attention heads (`hidden % heads == 0`). */
+  heads: number
+  /** Feed-forward width. */
+  ffnDim: number
+  /** Dropout on embeddings and sub-block outputs, in [0, 1). */
+  dropout: number
+  /** Dropout on attention probabilities, in [0, 1). */
+  attnDropout: number
+  /** Longest history read by the model. */
+  maxLen: number
+  /** `gelu` or `relu`. */
+  activation: string
+  /** Pre-LN (original SASRec) instead of post-LN (BERT/RecBole). */
+  normFirst: boolean
+  /** LayerNorm epsilon. */
+  layerNormEps: number
+  /** Std of the normal weight init. */
+  initStd: number
+  /** Adam learning rate. */
+  lr: number
+  /** Decoupled weight decay (0 = plain Adam). */
+  weightDecay: number
+  /** `cpu` (default), `cuda` or `cuda:N` (needs a CUDA build of the addon). */
+  device?: string
+}
+
+/** Writes a code table (item → code and code → item) as JSON, atomically. */
+export declare function saveCodeTable(table: CodeTableData, path: string): void
+
+/** Options of `SentenceEncoder.load`. */
+export interface SentenceEncoderOptions {
+  /** Max tokens per text incl. [CLS]/[SEP]; longer texts are truncated. Default 128. */
+  maxLen?: number
+  /** Texts per forward pass (texts are sorted by length first). Default 64. */
+  batchSize?: number
+}
+
+/**
+ * `tfidf-svd` fallback embeddings (no pretrained model): row-major `[texts.length, dim]`,
+ * unit-norm rows (zero for a text without known terms). Deterministic for a seed.
+ */
+export declare function tfidfSvd(texts: Array<string>, dim: number, seed: number): Float32Array
+
+/** `tfidfSvd` on a worker thread. */
+export declare function tfidfSvdAsync(texts: Array<string>, dim: number, seed: number): Promise<Float32Array>
+
+/** Checks the code-table guarantees (shape, tokens < k, unique codes); throws if one fails. */
+export declare function validateCodeTable(table: CodeTableData): void

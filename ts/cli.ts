@@ -16,6 +16,26 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner> }>
     summary: 'dataset tools: `eager data stats <dir> [--json]`',
     load: async () => (await import('./commands/data.js')).runDataCommand,
   },
+  index: {
+    summary: 'behaviour + semantic embeddings and dual k-means codes: `eager index <dataset> --out <dir>`',
+    load: async () => (await import('./commands/index.js')).runIndex,
+  },
+  baseline: {
+    summary: 'train and evaluate a baseline: `eager baseline sasrec <dataset> --out <dir>`',
+    load: async () => (await import('./commands/baseline.js')).runBaseline,
+  },
+  train: {
+    summary: 'train EAGER: `eager train <dataset> --index <dir> --out <run> [--config <file>] [--resume]`',
+    load: async () => (await import('./commands/train.js')).runTrain,
+  },
+  eval: {
+    summary: 'evaluate a run: `eager eval <run> --split valid|test [--json]`',
+    load: async () => (await import('./commands/eval.js')).runEval,
+  },
+  recommend: {
+    summary: 'recommend for one history: `eager recommend <run> --history 12,7,99 --k 10 [--json]`',
+    load: async () => (await import('./commands/recommend.js')).runRecommend,
+  },
 };
 
 function usage(): string {

@@ -19,3 +19,11 @@ export { runTrainingLoop, NonFiniteLossError, type TrainableModel, type LoopOpti
 export { ProgressReporter } from './train/progress.js';
 export * from './codes/index.js';
 export * from './embed/index.js';
+export { Recommender, RecommendError } from './recommender.js';
+export type * from './recommender.js';
+export { loadRun } from './run/layout.js';
+export type { LoadedIndex, IndexStream, RunModel, ModelBackend, DecodeSettings, RankedBatch } from './run/types.js';
+export { buildIndex, writeIndex, loadIndex, asLoadedIndex } from './indexing/build.js';
+export { IndexConfigSchema, type IndexConfig, type IndexConfigInput } from './indexing/config.js';
+export * from './sasrec/index.js';
+export * from './model/index.js';

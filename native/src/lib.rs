@@ -2,7 +2,9 @@
 #![deny(clippy::all)]
 
 mod codes;
+mod eager;
 mod error;
+mod sasrec;
 mod text;
 
 use napi_derive::napi;
@@ -12,4 +14,3 @@ use napi_derive::napi;
 pub fn native_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
-

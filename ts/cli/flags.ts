@@ -2,6 +2,7 @@
  * CLI flags derived from zod schemas: the schema is the single source of truth for the flag
  * names, types, defaults and validation messages of every command.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
@@ -92,4 +93,21 @@ export function formatZodIssues(error: z.ZodError, source?: string): string {
   return error.issues
     .map((i) => `${source ? `${source}: ` : ''}${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
     .join('\n');
+}
+
+/**
+ * Reads a JSON config file and validates it against `schema`; errors name the file and the
+ * field. Returns the raw object (defaults are applied by the caller after merging flags).
+ */
+export function readConfigFile(path: string | undefined, schema: z.ZodType): Record<string, unknown> {
+  if (!path) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--config ${path}: ${(e as Error).message}`);
+  }
+  const res = schema.safeParse(raw);
+  if (!res.success) throw new UsageError(`invalid config:\n${formatZodIssues(res.error, path)}`);
+  return raw as Record<string, unknown>;
 }

@@ -17,6 +17,7 @@ import { mostPopularRecommender, transitionRecommender } from '../eval/baselines
 import type { MetricResult } from '../eval/metrics.js';
 import { evaluateRecommender, type Recommender } from '../eval/recommender.js';
 import { formatMetricTable, type ReportRow } from '../eval/report.js';
+import { availableEagerDemoStep } from '../run/demo.js';
 
 /** What a model step gets to build (and possibly train) its recommender. */
 export interface DemoContext {
@@ -90,7 +91,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const report = await runDemoPipeline(flags, DEFAULT_DEMO_STEPS, flags.json ? () => {} : (l) => console.log(l));
+  const log = flags.json ? () => {} : (l: string) => console.log(l);
+  // The EAGER model trains after the baselines (about a minute), when this build has it.
+  const eager = await availableEagerDemoStep({ quiet: flags.json });
+  if (!eager.step) log(`eager: skipped (${eager.reason})`);
+  const report = await runDemoPipeline(flags, eager.step ? [...DEFAULT_DEMO_STEPS, eager.step] : DEFAULT_DEMO_STEPS, log);
   if (flags.json) {
     console.log(JSON.stringify(report));
     return 0;

@@ -1,0 +1,111 @@
+/**
+ * Turns finished runs into bench results: an `eager train` run directory (results.json, the
+ * training log, the index manifest) and an `eager baseline sasrec` output directory
+ * (metrics.json, log.jsonl). Reads only what those commands wrote; computes no metric itself.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { curvesFromSasrecLog, curvesFromTrainLog } from './curves.js';
+import { provenance } from './provenance.js';
+import type { EagerResult, SasrecResult } from './results-schema.js';
+
+/** Reads a JSON file; the error names the file. */
+export function readJson<T>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
+    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (e as Error).message}`);
+  }
+}
+
+interface IndexManifest {
+  timings?: Record<string, number>;
+  behaviour?: Record<string, unknown>;
+  semantic?: Record<string, unknown>;
+  seed?: number;
+  config?: unknown;
+}
+
+/** What {@link collectEagerRun} needs besides the run directory's own files. */
+export interface CollectEagerOptions {
+  root: string;
+  runDir: string;
+  indexDir: string;
+  datasetName: string;
+  configName: string;
+  description: string;
+  /** The index config as requested (used when the manifest has none). */
+  indexConfig: unknown;
+  /** The index was built before (its build time comes from its manifest). */
+  indexReused: boolean;
+  /** Wall seconds of the `eager index` command of this invocation (when not reused). */
+  indexCommandSeconds: number;
+  /** Wall seconds of the `eager train` command of this invocation (unset with --from-run). */
+  trainCommandSeconds?: number;
+  loadAtStart?: number[];
+}
+
+/** The bench result of a finished `eager train` run. */
+export function collectEagerRun(o: CollectEagerOptions): EagerResult {
+  const results = readJson<{
+    bestStep: number; stepsRun: number; stoppedEarly: boolean; metric: string; seed: number;
+    valid: { users: number; full: Record<string, number> };
+    test: { users: number; full: Record<string, number>; 'exclude-history': Record<string, number> };
+    config: { train: unknown; indexDir: string };
+    wallSeconds: Record<string, number>;
+  }>(join(o.runDir, 'results.json'));
+  const manifest = existsSync(join(o.indexDir, 'manifest.json')) ? readJson<IndexManifest>(join(o.indexDir, 'manifest.json')) : {};
+  const t = manifest.timings ?? {};
+  const indexSeconds = o.indexReused ? (t.totalSeconds ?? Number.NaN) : o.indexCommandSeconds;
+  const wallSeconds: Record<string, number> = {
+    index: indexSeconds,
+    ...(t.behaviourSeconds !== undefined ? { indexBehaviour: t.behaviourSeconds } : {}),
+    ...(t.semanticSeconds !== undefined ? { indexSemantic: t.semanticSeconds } : {}),
+    ...(t.codesBehaviourSeconds !== undefined ? { indexCodesBehaviour: t.codesBehaviourSeconds } : {}),
+    ...(t.codesSemanticSeconds !== undefined ? { indexCodesSemantic: t.codesSemanticSeconds } : {}),
+    train: results.wallSeconds.trainAllSessions ?? results.wallSeconds.train ?? Number.NaN,
+    test: results.wallSeconds.test ?? Number.NaN,
+    ...(o.trainCommandSeconds !== undefined ? { trainCommand: o.trainCommandSeconds } : {}),
+  };
+  wallSeconds.total = (Number.isFinite(indexSeconds) ? indexSeconds : 0) + (o.trainCommandSeconds ?? results.wallSeconds.total ?? 0);
+  for (const [k, v] of Object.entries(wallSeconds)) if (!Number.isFinite(v)) delete wallSeconds[k];
+  const nativeVersion = (manifest as { versions?: { native?: string } }).versions?.native;
+  return {
+    format: 'eager-bench-result', version: 1, kind: 'eager',
+    dataset: o.datasetName,
+    configName: o.configName,
+    description: o.description,
+    seed: results.seed,
+    selection: {
+      metric: `${results.metric} (validation split, full ranking)`,
+      bestStep: results.bestStep, stepsRun: results.stepsRun, stoppedEarly: results.stoppedEarly, validUsers: results.valid.users,
+    },
+    valid: results.valid,
+    test: { users: results.test.users, full: results.test.full, 'exclude-history': results.test['exclude-history'] ?? {} },
+    wallSeconds,
+    indexReused: o.indexReused,
+    config: { index: manifest.config ?? o.indexConfig, train: results.config.train },
+    indexInfo: { behaviour: manifest.behaviour, semantic: manifest.semantic, seed: manifest.seed, dir: o.indexDir },
+    curves: curvesFromTrainLog(join(o.runDir, 'train-log.jsonl')),
+    run: o.runDir,
+    provenance: provenance(o.root, nativeVersion ? { native: nativeVersion } : {}, o.loadAtStart),
+  };
+}
+
+/** The bench result of an `eager baseline sasrec` output directory. */
+export function collectSasrecRun(o: { root: string; dir: string; datasetName: string; loadAtStart?: number[] }): SasrecResult {
+  const m = readJson<{
+    config: { seed: number }; bestEpoch: number; epochsRun: number; trainSeconds: number; wallSeconds: number; selection: string;
+    valid: SasrecResult['valid']; test: SasrecResult['test'];
+  }>(join(o.dir, 'metrics.json'));
+  return {
+    format: 'eager-bench-result', version: 1, kind: 'sasrec',
+    dataset: o.datasetName, configName: 'sasrec', seed: m.config.seed,
+    selection: { metric: m.selection, bestEpoch: m.bestEpoch, epochsRun: m.epochsRun },
+    valid: m.valid, test: m.test,
+    wallSeconds: { train: m.trainSeconds, total: m.wallSeconds },
+    config: m.config,
+    curves: curvesFromSasrecLog(join(o.dir, 'log.jsonl')),
+    provenance: provenance(o.root, {}, o.loadAtStart),
+  };
+}

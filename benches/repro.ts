@@ -1,0 +1,212 @@
+/**
+ * `npm run bench:repro -- --dataset beauty [--config benches/configs/<name>.json] [--out <dir>]`
+ *
+ * Reproduces the paper's experiment on one dataset with the honest protocol, through the `eager`
+ * CLI only:
+ *   1. `eager index`: behaviour embeddings (SASRec on the training parts), MiniLM semantic
+ *      embeddings, dual hierarchical k-means codes. Reused when an index with the same config
+ *      was built before in `--out` (its original build time is reported).
+ *   2. `eager train`: validation-only model selection (early stopping on validation NDCG@10, best
+ *      checkpoint kept); the best checkpoint is evaluated on the test split once, at the end.
+ *   3. Writes `benches/results/<dataset>-<config>.json`: test and validation metrics (both
+ *      ranking modes), config, seed, commit, wall time per stage, machine, versions, curves.
+ *
+ * `--model sasrec` runs the SASRec baseline (`eager baseline sasrec`) instead and writes
+ * `benches/results/<dataset>-sasrec.json`. `--from-run <run>` only collects a finished run
+ * (e.g. after `eager train --resume`). `--dry-run` prints the plan.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
+import { writeJsonAtomic } from '../ts/util/fs.js';
+import { defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
+import { collectEagerRun, collectSasrecRun, readJson } from './collect.js';
+import { loadAverage, packageRoot } from './provenance.js';
+import { parseBenchResult } from './results-schema.js';
+
+export const ReproFlagsSchema = z.object({
+  dataset: z.string().min(1).optional().describe('dataset name under ../shared/datasets, or a dataset directory'),
+  config: z.string().min(1).optional().describe('bench config file (default benches/configs/eager.json, or sasrec.json with --model sasrec)'),
+  out: z.string().min(1).optional().describe('work directory for the index and runs (default .cache/bench/<dataset>)'),
+  model: z.enum(['eager', 'sasrec']).default('eager').describe('eager (default) or the sasrec baseline'),
+  fromRun: z.string().min(1).optional().describe('collect a finished run directory instead of training'),
+  results: z.string().min(1).default('benches/results').describe('directory of the result JSON files'),
+  freshIndex: z.boolean().default(false).describe('rebuild the index even if one with the same config exists'),
+  dryRun: z.boolean().default(false).describe('print the commands and resolved configs, run nothing'),
+  help: z.boolean().default(false).describe('show this help'),
+});
+type ReproFlags = z.infer<typeof ReproFlagsSchema>;
+
+const USAGE = `usage: npm run bench:repro -- --dataset <name|dir> [--config <file>] [--out <dir>] [--model eager|sasrec]
+
+options:
+${flagHelp(ReproFlagsSchema)}`;
+
+/** Runs `node dist/cli.js <args>`; stderr (progress) and stdout go to the terminal. */
+function runCli(root: string, args: string[]): Promise<{ code: number; seconds: number }> {
+  process.stderr.write(`\n$ eager ${args.join(' ')}\n`);
+  const t0 = performance.now();
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, stdio: 'inherit' });
+    child.on('error', fail);
+    child.on('exit', (code, signal) => ok({ code: code ?? (signal === 'SIGINT' ? 130 : 1), seconds: (performance.now() - t0) / 1000 }));
+  });
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+}
+
+/** Canonical JSON (sorted keys), so equal configs hash equally. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function resolveDataset(root: string, dataset: string): { name: string; dir: string } {
+  const asPath = resolve(root, dataset);
+  const dir = dataset.includes('/') || existsSync(join(asPath, 'sequences.txt')) ? asPath : resolve(root, '..', 'shared', 'datasets', dataset);
+  if (!existsSync(dir)) throw new UsageError(`--dataset: ${dir} does not exist`);
+  return { name: basename(dir), dir };
+}
+
+/** Checks what the commands need: the built CLI, and MiniLM when an index is built with it. */
+function preflight(root: string, cfg: BenchConfig, needs: 'index' | 'cli'): void {
+  if (!existsSync(join(root, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  if (needs !== 'index') return;
+  const sem = (cfg.index.semantic ?? {}) as { encoder?: string; modelDir?: string };
+  if ((sem.encoder ?? 'minilm') === 'minilm') {
+    const dir = resolve(root, sem.modelDir ?? '.cache/models/all-MiniLM-L6-v2');
+    if (!existsSync(join(dir, 'model.safetensors'))) throw new Error(`${dir}: MiniLM is missing: run \`bash scripts/fetch-minilm.sh\` once`);
+  }
+}
+
+/** The EAGER pipeline: index (or reuse), train, collect. Returns the exit code. */
+async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Promise<number> {
+  const loadAtStart = loadAverage();
+  let runDir: string;
+  let indexDir: string;
+  let indexReused = true;
+  let indexCommandSeconds = 0;
+  let trainCommandSeconds: number | undefined;
+  let datasetName: string;
+  if (flags.fromRun) {
+    runDir = resolve(root, flags.fromRun);
+    const rc = readJson<{ dataset: { path: string }; indexDir: string }>(join(runDir, 'config.json'));
+    datasetName = basename(rc.dataset.path);
+    indexDir = rc.indexDir;
+  } else {
+    if (!flags.dataset) throw new UsageError(`--dataset: required\n\n${USAGE}`);
+    const ds = resolveDataset(root, flags.dataset);
+    datasetName = ds.name;
+    const work = resolve(root, flags.out ?? join('.cache/bench', ds.name));
+    const indexKey = createHash('sha256').update(canonical({ dataset: ds.dir, index: cfg.index })).digest('hex').slice(0, 10);
+    indexDir = join(work, `index-${indexKey}`);
+    runDir = join(work, 'runs', `${cfg.name}-${stamp()}`);
+    const indexCfgPath = `${indexDir}.config.json`;
+    const trainCfgPath = `${runDir}.train.json`;
+    const needIndex = flags.freshIndex || !existsSync(join(indexDir, 'manifest.json'));
+    const indexArgs = ['index', ds.dir, '--out', indexDir, '--config', indexCfgPath];
+    const trainArgs = ['train', ds.dir, '--index', indexDir, '--out', runDir, '--config', trainCfgPath];
+    if (flags.dryRun) {
+      console.log(JSON.stringify({ config: cfg, index: needIndex ? indexArgs : `reuse ${indexDir}`, train: trainArgs }, null, 2));
+      return 0;
+    }
+    preflight(root, cfg, needIndex ? 'index' : 'cli');
+    mkdirSync(join(work, 'runs'), { recursive: true });
+    if (needIndex) {
+      writeJsonAtomic(indexCfgPath, cfg.index);
+      const r = await runCli(root, indexArgs);
+      if (r.code !== 0) throw new Error(`eager index failed (exit ${r.code})`);
+      indexReused = false;
+      indexCommandSeconds = r.seconds;
+    } else {
+      process.stderr.write(`reusing the index ${indexDir} (same dataset and index config; --fresh-index rebuilds it)\n`);
+    }
+    writeJsonAtomic(trainCfgPath, cfg.train);
+    const r = await runCli(root, trainArgs);
+    if (r.code === 130) {
+      process.stderr.write(`interrupted: continue with \`node dist/cli.js train --resume --out ${runDir}\`, then ` +
+        `\`npm run bench:repro -- --from-run ${runDir}${flags.config ? ` --config ${flags.config}` : ''}\`\n`);
+      return 130;
+    }
+    if (r.code !== 0) throw new Error(`eager train failed (exit ${r.code})`);
+    trainCommandSeconds = r.seconds;
+  }
+
+  const result = collectEagerRun({
+    root, runDir, indexDir, datasetName, configName: cfg.name, description: cfg.description, indexConfig: cfg.index,
+    indexReused, indexCommandSeconds, trainCommandSeconds, loadAtStart,
+  });
+  const out = join(resolve(root, flags.results), `${datasetName}-${cfg.name}.json`);
+  writeJsonAtomic(out, parseBenchResult(result, out));
+  printSummary(out, result.test);
+  return 0;
+}
+
+/** The SASRec baseline through `eager baseline sasrec`. */
+async function reproSasrec(root: string, flags: ReproFlags, cfg: BenchConfig): Promise<number> {
+  if (!flags.dataset) throw new UsageError(`--dataset: required\n\n${USAGE}`);
+  const loadAtStart = loadAverage();
+  const ds = resolveDataset(root, flags.dataset);
+  const work = resolve(root, flags.out ?? join('.cache/bench', ds.name));
+  const dir = join(work, 'sasrec');
+  const cfgPath = join(work, 'sasrec.config.json');
+  const args = ['baseline', 'sasrec', ds.dir, '--out', dir, '--config', cfgPath];
+  if (flags.dryRun) {
+    console.log(JSON.stringify({ config: cfg.sasrec, baseline: args }, null, 2));
+    return 0;
+  }
+  if (!flags.fromRun) {
+    preflight(root, cfg, 'cli');
+    mkdirSync(work, { recursive: true });
+    writeJsonAtomic(cfgPath, cfg.sasrec);
+    const r = await runCli(root, args);
+    if (r.code !== 0) throw new Error(`eager baseline sasrec failed (exit ${r.code})`);
+  }
+  const from = flags.fromRun ? resolve(root, flags.fromRun) : dir;
+  const result = collectSasrecRun({ root, dir: from, datasetName: ds.name, loadAtStart });
+  const out = join(resolve(root, flags.results), `${ds.name}-sasrec.json`);
+  writeJsonAtomic(out, parseBenchResult(result, out));
+  printSummary(out, result.test);
+  return 0;
+}
+
+function printSummary(out: string, test: { full: Record<string, number>; 'exclude-history': Record<string, number> }): void {
+  const f = (m: Record<string, number>) => `R@10 ${(m['recall@10'] ?? Number.NaN).toFixed(4)} N@10 ${(m['ndcg@10'] ?? Number.NaN).toFixed(4)}`;
+  console.log(`\ntest (once, best checkpoint): full ${f(test.full)}; exclude-history ${f(test['exclude-history'])}`);
+  console.log(`written ${out}; regenerate the page with \`npm run results:page\``);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { flags } = parseFlags(ReproFlagsSchema, argv);
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const root = packageRoot();
+  // Without --config: benches/configs/eager.json (or sasrec.json), else every default.
+  const fallback = join(root, 'benches/configs', flags.model === 'sasrec' ? 'sasrec.json' : 'eager.json');
+  const cfg = flags.config ? readBenchConfig(resolve(root, flags.config))
+    : existsSync(fallback) ? readBenchConfig(fallback) : defaultBenchConfig();
+  // The child gets Ctrl-C itself (same process group) and saves a checkpoint; wait for it.
+  process.on('SIGINT', () => process.stderr.write('(waiting for the running command to stop)\n'));
+  return flags.model === 'sasrec' ? reproSasrec(root, flags, cfg) : reproEager(root, flags, cfg);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exit(code);
+  },
+  (e: unknown) => {
+    const err = e as Error;
+    console.error(`bench:repro: ${err.message}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,343 @@
+/**
+ * `npm run results:page`: generates `docs/RESULTS.md` and its pictures (`docs/img/*.svg`) from
+ * the JSON files in `benches/results/` alone (written by `npm run bench:repro` and
+ * `npm run bench:speed`). Numbers that have no result file are shown as "not yet run"; nothing
+ * is ever filled in by hand. Optional hand-written notes per dataset (what was tried, why a gap
+ * remains) are read from `benches/results/notes/<dataset>.md` and included verbatim.
+ *
+ * usage: node dist/benches/results-page.js [--results benches/results] [--docs docs]
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { flagHelp, parseFlags } from '../ts/cli/flags.js';
+import { writeFileAtomic } from '../ts/util/fs.js';
+import {
+  readBenchResults, type EagerResult, type FlatMetrics, type LoadedResult, type SasrecResult, type SpeedResult, type SpeedSide,
+} from './results-schema.js';
+import { PAGE_DATASETS, PAPER, REFERENCE_NOTES } from './paper-numbers.js';
+import { barChartSpec, curvesSpec, renderSvg, type BarDatum } from './results-charts.js';
+
+const METRICS = ['recall@5', 'recall@10', 'recall@20', 'ndcg@5', 'ndcg@10', 'ndcg@20'] as const;
+const HEADER = '| model | ranking | R@5 | R@10 | R@20 | N@5 | N@10 | N@20 |';
+const RULE = '|---|---|---|---|---|---|---|---|';
+/** Prefixes of the generated pictures (stale ones with these prefixes are removed). */
+const IMG_PREFIXES = ['bars-', 'curves-'];
+
+/** Ablation configs in page order, with their labels. */
+const ABLATIONS: Record<string, string> = {
+  'behaviour-only': 'behaviour stream only',
+  'semantic-only': 'semantic stream only',
+  'no-gct': 'without GCT',
+  'no-stt': 'without STT',
+};
+
+/** The generated page and pictures (file name under `docs/img/` → SVG text). */
+export interface ResultsPage {
+  markdown: string;
+  images: Map<string, string>;
+}
+
+export interface PageOptions {
+  /** Hand-written notes per dataset (markdown), placed under the dataset's tables. */
+  notes?: Record<string, string>;
+  /** Path of the pictures relative to the page (default `img`). */
+  imgDir?: string;
+}
+
+function fmt(v: number | null | undefined): string {
+  return typeof v === 'number' && Number.isFinite(v) ? v.toFixed(4) : '–';
+}
+
+function metricRow(model: string, ranking: string, m: Partial<Record<string, number | null>>): string {
+  return `| ${model} | ${ranking} | ${METRICS.map((k) => fmt(m[k])).join(' | ')} |`;
+}
+
+function notRunRow(model: string): string {
+  return `| ${model} | – | not yet run | | | | | |`;
+}
+
+function seconds(s: number | undefined): string {
+  if (s === undefined || !Number.isFinite(s)) return '–';
+  if (s < 120) return `${s.toFixed(1)} s`;
+  return `${(s / 60).toFixed(1)} min`;
+}
+
+function pct(ours: number, paper: number): string {
+  const d = ours - paper;
+  return `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(4)} (${d >= 0 ? '+' : '−'}${Math.abs((100 * d) / paper).toFixed(1)} %)`;
+}
+
+function shortCommit(r: { provenance: { commit: string; dirty: boolean } }): string {
+  return `\`${r.provenance.commit.slice(0, 10)}\`${r.provenance.dirty ? ' (+ uncommitted changes)' : ''}`;
+}
+
+function machine(r: { provenance: EagerResult['provenance'] }): string {
+  const m = r.provenance.machine;
+  return `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB`;
+}
+
+function ablationOrder(name: string): number {
+  const i = Object.keys(ABLATIONS).indexOf(name);
+  return i < 0 ? 100 : i;
+}
+
+/** The newest result of each (dataset, config) (later files win on equal keys; they are unique by name anyway). */
+function groupByDataset(results: LoadedResult[]) {
+  const eager = new Map<string, EagerResult[]>();
+  const sasrec = new Map<string, SasrecResult>();
+  const speeds: SpeedResult[] = [];
+  for (const { result: r } of results) {
+    if (r.kind === 'eager') eager.set(r.dataset, [...(eager.get(r.dataset) ?? []), r]);
+    else if (r.kind === 'sasrec') sasrec.set(r.dataset, r);
+    else speeds.push(r);
+  }
+  for (const list of eager.values()) list.sort((a, b) => (a.configName === 'eager' ? -1 : b.configName === 'eager' ? 1 : ablationOrder(a.configName) - ablationOrder(b.configName) || a.configName.localeCompare(b.configName)));
+  speeds.sort((a, b) => a.provenance.createdAt.localeCompare(b.provenance.createdAt));
+  return { eager, sasrec, speed: speeds[speeds.length - 1] };
+}
+
+function label(r: EagerResult): string {
+  if (r.configName === 'eager') return 'EAGER, this project';
+  const ab = ABLATIONS[r.configName];
+  return ab ? `EAGER, this project, ${ab}` : `EAGER, this project (${r.configName})`;
+}
+
+const PROTOCOL = `## Protocol and model selection
+
+- **Data and split.** The Amazon 2014 5-core sets (beauty, sports, toys) from \`../shared/datasets/\`, each user's items in
+  chronological order. Leave-one-out: the last item is the test target, the second to last the validation target, the rest
+  trains (all prefixes are training samples). Histories are truncated to the last 20 items.
+- **Metrics.** Recall@K (hit rate) and NDCG@K at K = 5, 10, 20 over all users, one target each, ranked over the whole
+  catalogue. Two ranking modes are reported for every row of this project:
+  *full* ranks every item (what the paper's protocol describes); *exclude-history* first removes the user's own history
+  items from the list. The paper's rows are copied as published (its ranking mode is not stated).
+- **Model selection uses the validation targets only.** During training, the model is decoded with the same beam search as
+  serving on the validation split every \`evalEvery\` updates; the checkpoint with the best validation NDCG@10 (full
+  ranking) is kept and training stops after \`patience\` validations without improvement. The behaviour embeddings
+  (SASRec) are trained on the training parts only and their epoch is chosen on validation NDCG@10. Hyper-parameters were
+  tuned on validation only.
+- **The test targets are read once,** at the very end, by evaluating the best checkpoint; no number on this page was used
+  to choose anything. The SASRec baseline follows the same rule (epoch by validation NDCG@10, test once).`;
+
+const DIFFERENCES = `## Differences from the paper's setup
+
+- **Semantic embeddings: MiniLM instead of Sentence-T5.** Item text (title, brand, categories) is encoded with
+  all-MiniLM-L6-v2 (384-d, run in Rust) rather than Sentence-T5 (768-d).
+- **Behaviour embeddings: SASRec instead of DIN.** \`E^b\` comes from a SASRec trained on the training parts (the paper
+  used a pretrained DIN / two-tower model).
+- **Chronological protocol.** Sequences are sorted by time and split leave-one-out on that order; the released code drops
+  timestamps, so its "leave-one-out" is not chronological.
+- **Validation-only selection.** The released code evaluates the test set during training and picks checkpoints on it;
+  here early stopping and checkpoint choice use the validation split only, and the test split is evaluated once.
+- **Codes.** Hierarchical k-means with the K in each run's index config (\`config.index.codes\`), paths of variable depth
+  right-padded to a common length, rather than the released code's hard-wired 2-level balanced K = 128 codes.
+- **Both auxiliary tasks are on** in the full model (the released code has GCT and STT off by default) and padding is masked
+  in attention (the released code attends to padding).
+- **Hyper-parameters** are this project's (see each result's \`config\` in \`benches/results/\`), not necessarily the
+  paper's hidden size 128 / 4 decoder layers / K = 256.`;
+
+function datasetSection(
+  ds: string, eager: EagerResult[], sasrec: SasrecResult | undefined, notes: string | undefined, imgDir: string, images: Map<string, string>,
+  pending: Promise<void>[],
+): string {
+  const paper = PAPER[ds];
+  const out: string[] = [`## ${ds[0]!.toUpperCase()}${ds.slice(1)}`, ''];
+  const main = eager.find((r) => r.configName === 'eager');
+  out.push(HEADER, RULE);
+  if (paper) {
+    out.push(metricRow('EAGER, paper (Table 2)', 'as published', paper.EAGER));
+    out.push(metricRow('TIGER, paper (Table 2)', 'as published', paper.TIGER));
+    out.push(metricRow('SASRec, paper (Table 2)', 'as published', paper.SASRec));
+  }
+  const ours = (name: string, m: { full: FlatMetrics; 'exclude-history': FlatMetrics }) => {
+    out.push(metricRow(name, 'full', m.full));
+    if (Object.keys(m['exclude-history']).length) out.push(metricRow(name, 'exclude-history', m['exclude-history']));
+  };
+  if (main) ours('**EAGER, this project**', main.test);
+  else out.push(notRunRow('**EAGER, this project**'));
+  if (sasrec) ours('SASRec, this project', sasrec.test);
+  else out.push(notRunRow('SASRec, this project'));
+  const shown = new Set(eager.filter((r) => r.configName !== 'eager').map((r) => r.configName));
+  for (const r of eager) if (r.configName !== 'eager') ours(label(r), r.test);
+  // The ablations are required on beauty at least: show the missing ones there.
+  if (ds === 'beauty') for (const [name, what] of Object.entries(ABLATIONS)) if (!shown.has(name)) out.push(notRunRow(`EAGER, this project, ${what}`));
+  out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.');
+
+  if (main && paper) {
+    out.push('', '**Against the paper\'s EAGER** (this project − paper):', '');
+    for (const mode of ['full', 'exclude-history'] as const) {
+      const m = main.test[mode];
+      if (!Object.keys(m).length) continue;
+      const parts = (['recall@10', 'ndcg@10'] as const).map((k) => `${k === 'recall@10' ? 'R@10' : 'N@10'} ${fmt(m[k])} vs ${fmt(paper.EAGER[k])}: ${pct(m[k] ?? 0, paper.EAGER[k] ?? 1)}`);
+      out.push(`- ${mode}: ${parts.join('; ')}`);
+    }
+  }
+  const refs = REFERENCE_NOTES[ds] ?? [];
+  if (refs.length) out.push('', '**Other reference points:**', '', ...refs.map((n) => `- ${n}`));
+
+  if (eager.length) {
+    out.push('', '**Runs**', '', '| config | seed | best step / steps | early stop | index | train | test | total | commit | machine |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of eager) {
+      const w = r.wallSeconds;
+      out.push(`| ${r.configName} | ${r.seed} | ${r.selection.bestStep} / ${r.selection.stepsRun} | ${r.selection.stoppedEarly ? 'yes' : 'no'} | `
+        + `${seconds(w.index)}${r.indexReused ? ' (reused)' : ''} | ${seconds(w.train)} | ${seconds(w.test)} | ${seconds(w.total)} | ${shortCommit(r)} | ${machine(r)} |`);
+    }
+    if (sasrec) {
+      out.push('', `SASRec: epoch ${sasrec.selection.bestEpoch} of ${sasrec.selection.epochsRun} (${sasrec.selection.metric}), `
+        + `${seconds(sasrec.wallSeconds.total)}, commit ${shortCommit(sasrec)}.`);
+    }
+  }
+
+  // Pictures.
+  if (main || sasrec) {
+    const bars: BarDatum[] = [];
+    const order: string[] = [];
+    const add = (model: string, m: Partial<Record<string, number | null>>) => {
+      order.push(model);
+      for (const k of METRICS) {
+        const v = m[k];
+        if (typeof v === 'number') bars.push({ model, metric: k, value: v });
+      }
+    };
+    if (paper) add('EAGER (paper)', paper.EAGER);
+    if (paper) add('TIGER (paper)', paper.TIGER);
+    if (main) add('EAGER (ours, full)', main.test.full);
+    if (main && Object.keys(main.test['exclude-history']).length) add('EAGER (ours, excl. history)', main.test['exclude-history']);
+    if (sasrec) add('SASRec (ours, full)', sasrec.test.full);
+    const name = `bars-${ds}.svg`;
+    pending.push(renderSvg(barChartSpec(`${ds}: test metrics, this project vs the paper`, bars, order)).then((svg) => void images.set(name, svg)));
+    out.push('', `![${ds}: this project against the paper](${imgDir}/${name})`);
+  }
+  for (const r of eager) {
+    if (!r.curves || (r.curves.loss.length === 0 && r.curves.valid.length === 0)) continue;
+    const name = `curves-${ds}-${r.configName}.svg`;
+    pending.push(renderSvg(curvesSpec(`${ds}, ${r.configName}: training curves`, r.curves, ['ndcg@10'])).then((svg) => void images.set(name, svg)));
+    out.push('', `![${ds} ${r.configName}: loss parts and validation NDCG@10 over updates](${imgDir}/${name})`);
+  }
+  if (notes) out.push('', notes.trim());
+  return out.join('\n');
+}
+
+/** "N× faster" / "N× less" etc.: how much better (or worse) this project is than the reference. */
+function speedRatio(ours: number | null, torch: number | null, higherIsBetter: boolean, words: [string, string]): string {
+  if (ours === null || torch === null || ours <= 0 || torch <= 0) return '–';
+  const r = higherIsBetter ? ours / torch : torch / ours; // > 1: this project is better
+  const shown = r >= 1 ? r : 1 / r;
+  return `${shown.toFixed(shown >= 10 ? 0 : 1)}× ${r >= 1 ? words[0] : words[1]}`;
+}
+
+function speedSection(s: SpeedResult | undefined): string {
+  const out = ['## Speed: this project vs the PyTorch reference', ''];
+  if (!s) {
+    out.push('Not yet run: `npm run bench:speed` measures both implementations side by side on this machine and writes '
+      + '`benches/results/speed-<date>.json`.');
+    return out.join('\n');
+  }
+  const v = (x: number | null, d: number) => (x === null ? 'not measured' : x.toFixed(d));
+  const fast: [string, string] = ['faster', 'slower'];
+  const rows: [string, keyof SpeedSide, boolean, number, [string, string]][] = [
+    ['training samples/s (higher is better)', 'trainSamplesPerSec', true, 0, fast],
+    ['inference users/s (higher is better)', 'inferenceUsersPerSec', true, 1, fast],
+    ['k-means seconds, both code trees (lower is better)', 'kmeansSeconds', false, 2, fast],
+    ['peak memory, RSS MB (lower is better)', 'peakRssMb', false, 0, ['less', 'more']],
+  ];
+  out.push(`Workload: ${s.workload}. ${s.threads} threads each; measured in one run, order: ${s.order.join(' → ')}.`, '');
+  out.push('| measure | this project (Rust, candle) | torch reference | ratio |', '|---|---|---|---|');
+  for (const [name, key, higher, d, words] of rows) {
+    const o = s.ours[key] as number | null;
+    const t = s.torch[key] as number | null;
+    out.push(`| ${name} | ${v(o, d)} | ${v(t, d)} | ${speedRatio(o, t, higher, words)} |`);
+  }
+  const m = s.provenance.machine;
+  out.push('', `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}; load average at start `
+    + `${m.loadAverageAtStart?.join(' / ') ?? 'unknown'}; commit ${shortCommit(s)}; ${s.provenance.createdAt}. `
+    + `Versions: ${Object.entries(s.provenance.versions).map(([k, x]) => `${k} ${x}`).join(', ')}.`);
+  const notes = [...s.ours.notes.map((n) => `this project: ${n}`), ...s.torch.notes.map((n) => `torch reference: ${n}`)];
+  if (notes.length) out.push('', ...notes.map((n) => `- ${n}`));
+  return out.join('\n');
+}
+
+/** Builds the page and renders its pictures. */
+export async function buildResultsPage(results: LoadedResult[], opts: PageOptions = {}): Promise<ResultsPage> {
+  const imgDir = opts.imgDir ?? 'img';
+  const { eager, sasrec, speed } = groupByDataset(results);
+  const images = new Map<string, string>();
+  const pending: Promise<void>[] = [];
+  const datasets = [...PAGE_DATASETS, ...[...new Set([...eager.keys(), ...sasrec.keys()])].filter((d) => !(PAGE_DATASETS as readonly string[]).includes(d)).sort()];
+  const newest = results.map((r) => r.result.provenance.createdAt).sort().pop();
+  const sections = [
+    '# Results',
+    '',
+    '<!-- Generated by `npm run results:page` from benches/results/*.json. Do not edit by hand. -->',
+    '',
+    `This page is generated from the JSON files in [\`benches/results/\`](../benches/results/) only`
+      + `${newest ? ` (newest result: ${newest})` : ''}. Rows without a result file say "not yet run"; no number is typed in `
+      + 'by hand except the paper\'s published ones.',
+    '',
+    '**Regenerate:** `npm run bench:repro -- --dataset beauty` (and `sports`, `toys`; ablations: `--config '
+      + 'benches/configs/<behaviour-only|semantic-only|no-gct|no-stt>.json`; baseline: `--model sasrec`), '
+      + '`npm run bench:speed`, then `npm run results:page`.',
+    '',
+    PROTOCOL,
+    '',
+    ...datasets.flatMap((ds) => [datasetSection(ds, eager.get(ds) ?? [], sasrec.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
+    speedSection(speed),
+    '',
+    DIFFERENCES,
+    '',
+  ];
+  await Promise.all(pending);
+  return { markdown: sections.join('\n'), images };
+}
+
+/** Hand-written notes: `<resultsDir>/notes/<dataset>.md`. */
+export function readNotes(resultsDir: string): Record<string, string> {
+  const dir = join(resultsDir, 'notes');
+  if (!existsSync(dir)) return {};
+  return Object.fromEntries(readdirSync(dir).filter((n) => n.endsWith('.md')).map((n) => [n.slice(0, -3), readFileSync(join(dir, n), 'utf8')]));
+}
+
+/** Writes the page and pictures; removes generated pictures that are no longer referenced. */
+export async function writeResultsPage(resultsDir: string, docsDir: string): Promise<ResultsPage> {
+  const page = await buildResultsPage(readBenchResults(resultsDir), { notes: readNotes(resultsDir) });
+  const imgDir = join(docsDir, 'img');
+  for (const [name, svg] of page.images) writeFileAtomic(join(imgDir, name), svg);
+  if (existsSync(imgDir)) {
+    for (const n of readdirSync(imgDir)) {
+      if (IMG_PREFIXES.some((p) => n.startsWith(p)) && n.endsWith('.svg') && !page.images.has(n)) rmSync(join(imgDir, n), { force: true });
+    }
+  }
+  writeFileAtomic(join(docsDir, 'RESULTS.md'), page.markdown);
+  return page;
+}
+
+const FlagsSchema = z.object({
+  results: z.string().min(1).default('benches/results').describe('directory of the result JSON files'),
+  docs: z.string().min(1).default('docs').describe('output directory (RESULTS.md, img/)'),
+  help: z.boolean().default(false).describe('show this help'),
+});
+
+async function main(argv: string[]): Promise<number> {
+  const { flags } = parseFlags(FlagsSchema, argv);
+  if (flags.help) {
+    console.log(`usage: npm run results:page [-- --results <dir> --docs <dir>]\n\n${flagHelp(FlagsSchema)}`);
+    return 0;
+  }
+  const page = await writeResultsPage(resolve(flags.results), resolve(flags.docs));
+  console.log(`wrote ${join(flags.docs, 'RESULTS.md')} and ${page.images.size} picture(s) in ${join(flags.docs, 'img')}`);
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      console.error(`results:page: ${(e as Error).message}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,157 @@
+/**
+ * The JSON files under `benches/results/`: one per (dataset, configuration) of the reproduction
+ * (`npm run bench:repro`), one per SASRec baseline, and one per speed comparison
+ * (`npm run bench:speed`). The results page (`scripts/results-page.ts`) is generated from these
+ * files alone, so each carries everything the page shows (metrics, curves, config, provenance).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { formatZodIssues } from '../ts/cli/flags.js';
+
+/** `recall@5` ... `ndcg@20` of one (split, ranking mode). */
+export const FlatMetricsSchema = z.record(z.string(), z.number());
+export type FlatMetrics = z.infer<typeof FlatMetricsSchema>;
+
+/** Metrics of one split in both ranking modes (`exclude-history` may be empty). */
+export const SplitMetricsSchema = z.object({
+  users: z.number().int().min(0),
+  full: FlatMetricsSchema,
+  'exclude-history': FlatMetricsSchema.default({}),
+});
+export type SplitMetrics = z.infer<typeof SplitMetricsSchema>;
+
+/** Where and with what a result was produced. */
+export const ProvenanceSchema = z.object({
+  createdAt: z.string(),
+  commit: z.string().describe('`git rev-parse HEAD`'),
+  dirty: z.boolean().describe('the working tree had uncommitted changes'),
+  machine: z.object({
+    os: z.string(),
+    cpuModel: z.string(),
+    cpus: z.number().int(),
+    memoryGiB: z.number(),
+    loadAverageAtStart: z.array(z.number()).optional(),
+  }),
+  versions: z.record(z.string(), z.string()),
+});
+export type Provenance = z.infer<typeof ProvenanceSchema>;
+
+/** Per-step training curve (bucket means of the loss parts) and validation points. */
+export const CurvesSchema = z.object({
+  /** Each point: `step` plus the mean of every loss part over the steps of its bucket. */
+  loss: z.array(z.record(z.string(), z.number())),
+  /** Each point: `step` plus the validation metrics logged at that step (full ranking). */
+  valid: z.array(z.record(z.string(), z.number())),
+});
+export type Curves = z.infer<typeof CurvesSchema>;
+
+/** One EAGER reproduction (or ablation) on one dataset. */
+export const EagerResultSchema = z.object({
+  format: z.literal('eager-bench-result'),
+  version: z.literal(1),
+  kind: z.literal('eager'),
+  dataset: z.string().min(1),
+  configName: z.string().min(1),
+  description: z.string().default(''),
+  seed: z.number().int(),
+  selection: z.object({
+    metric: z.string(),
+    bestStep: z.number().int(),
+    stepsRun: z.number().int(),
+    stoppedEarly: z.boolean(),
+    validUsers: z.number().int(),
+  }),
+  valid: z.object({ users: z.number().int(), full: FlatMetricsSchema }),
+  test: SplitMetricsSchema,
+  /** Seconds per stage: index (and its parts), train, test, total. */
+  wallSeconds: z.record(z.string(), z.number()),
+  /** The index was reused from an earlier build with the same index config (its build time is in wallSeconds.index). */
+  indexReused: z.boolean().default(false),
+  config: z.object({ index: z.unknown(), train: z.unknown() }),
+  indexInfo: z.record(z.string(), z.unknown()).default({}),
+  curves: CurvesSchema.optional(),
+  run: z.string().describe('the run directory (not part of the repository)'),
+  provenance: ProvenanceSchema,
+});
+export type EagerResult = z.infer<typeof EagerResultSchema>;
+
+/** The SASRec baseline on one dataset (`eager baseline sasrec`). */
+export const SasrecResultSchema = z.object({
+  format: z.literal('eager-bench-result'),
+  version: z.literal(1),
+  kind: z.literal('sasrec'),
+  dataset: z.string().min(1),
+  configName: z.literal('sasrec'),
+  seed: z.number().int(),
+  selection: z.object({ metric: z.string(), bestEpoch: z.number().int(), epochsRun: z.number().int() }),
+  valid: SplitMetricsSchema,
+  test: SplitMetricsSchema,
+  wallSeconds: z.record(z.string(), z.number()),
+  config: z.unknown(),
+  curves: z.object({ epochs: z.array(z.record(z.string(), z.number())) }).optional(),
+  provenance: ProvenanceSchema,
+});
+export type SasrecResult = z.infer<typeof SasrecResultSchema>;
+
+/** One side of the speed comparison: each measure, or null with the reason it is missing. */
+export const SpeedSideSchema = z.object({
+  trainSamplesPerSec: z.number().nullable(),
+  inferenceUsersPerSec: z.number().nullable(),
+  kmeansSeconds: z.number().nullable(),
+  peakRssMb: z.number().nullable(),
+  notes: z.array(z.string()).default([]),
+  raw: z.array(z.unknown()).default([]),
+});
+export type SpeedSide = z.infer<typeof SpeedSideSchema>;
+
+/** A side-by-side speed run: ours vs `../shared/torch-ref/eager_ref.py`, same machine, same run. */
+export const SpeedResultSchema = z.object({
+  format: z.literal('eager-bench-result'),
+  version: z.literal(1),
+  kind: z.literal('speed'),
+  workload: z.string(),
+  threads: z.number().int(),
+  ours: SpeedSideSchema,
+  torch: SpeedSideSchema,
+  order: z.array(z.string()).describe('the order the measurements ran in'),
+  provenance: ProvenanceSchema,
+});
+export type SpeedResult = z.infer<typeof SpeedResultSchema>;
+
+export const BenchResultSchema = z.discriminatedUnion('kind', [EagerResultSchema, SasrecResultSchema, SpeedResultSchema]);
+export type BenchResult = z.infer<typeof BenchResultSchema>;
+
+/** A result file and what it holds. */
+export interface LoadedResult {
+  file: string;
+  result: BenchResult;
+}
+
+/** Validates one result object; the error names the file and the field. */
+export function parseBenchResult(raw: unknown, file: string): BenchResult {
+  const r = BenchResultSchema.safeParse(raw);
+  if (!r.success) throw new Error(`invalid bench result:\n${formatZodIssues(r.error, file)}`);
+  return r.data;
+}
+
+/** Reads every `*.json` in `dir` (sorted by name); files of other formats are errors. */
+export function readBenchResults(dir: string): LoadedResult[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names.map((n) => {
+    const file = join(dir, n);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
+    }
+    return { file, result: parseBenchResult(raw, file) };
+  });
+}

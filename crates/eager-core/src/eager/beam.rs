@@ -1,0 +1,268 @@
+//! Constrained two-stream beam search and recommendation.
+//!
+//! Per stream, beam search walks the stream's code trie: at every level only tokens that
+//! extend a prefix of an existing item code are candidates, so every finished beam is a real
+//! item (distinct full codes are distinct items). Users are batched; the encoder runs once per
+//! user and each decoder layer projects the encoder output to keys/values once; the beams of a
+//! user are folded into the query axis of cross-attention (no copies of the encoder output).
+//! Beam scores are `Σ_l log p(c_l | c_<l)` with the softmax over all K tokens of a level.
+//!
+//! Merging the two streams ([`MergeMode`]):
+//! - `confidence` (paper): every finished beam of both streams gets its mean per-token
+//!   log-probability (comparable across streams with different code lengths); an item found by
+//!   both keeps its best; rank by it.
+//! - `rescore` (released code): the union of each stream's top `perStream` items is scored by
+//!   the sum of both streams' teacher-forced code log-likelihoods; rank by that sum.
+//!
+//! Either way, exactly `min(k, numItems)` distinct items come back (the beam is widened to at
+//! least `k`, and one stream alone then finds `k` distinct items).
+use serde::{Deserialize, Serialize};
+
+use super::encoder::Encoded;
+use super::layers::Noise;
+use super::model::{EagerModel, Stream, StreamKind};
+use crate::codes::CodeTrie;
+use crate::error::{EagerError, Result};
+
+/// How the two streams' candidates are merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum MergeMode {
+    /// Paper: rank by per-token code log-probability.
+    Confidence,
+    /// Released code: rescore the union by both streams' summed log-likelihoods.
+    #[default]
+    Rescore,
+}
+
+/// Options of [`EagerModel::recommend`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RecommendOptions {
+    /// Items to return (clamped to the catalogue size).
+    pub k: usize,
+    /// Beam width per stream (widened to at least `k`).
+    pub beam: usize,
+    /// Merge rule.
+    pub merge: MergeMode,
+    /// `rescore`: candidates taken from each stream (0 = `k`; widened to at least `k`).
+    pub per_stream: usize,
+    /// Users decoded together (memory bound).
+    pub batch_users: usize,
+}
+
+impl Default for RecommendOptions {
+    fn default() -> Self {
+        RecommendOptions { k: 10, beam: 20, merge: MergeMode::Rescore, per_stream: 0, batch_users: 64 }
+    }
+}
+
+/// Ranked items for one user, best first, with their merge scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub items: Vec<u32>,
+    pub scores: Vec<f32>,
+}
+
+/// A live beam: trie node, tokens so far, summed log-probability.
+#[derive(Debug, Clone)]
+struct Beam {
+    node: u32,
+    tokens: Vec<u32>,
+    score: f32,
+}
+
+/// Sorts (item, score) best first; ties by item id for determinism.
+fn sort_desc(v: &mut [(u32, f32)]) {
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+}
+
+/// Keeps the `n` best candidates (score descending, then lexicographic tokens).
+fn keep_best(mut cands: Vec<Beam>, n: usize) -> Vec<Beam> {
+    let by = |a: &Beam, b: &Beam| b.score.total_cmp(&a.score).then_with(|| a.tokens.cmp(&b.tokens));
+    if cands.len() > n {
+        cands.select_nth_unstable_by(n, by);
+        cands.truncate(n);
+    }
+    cands.sort_by(by);
+    cands
+}
+
+impl EagerModel {
+    /// Validates and right-aligns histories (each keeps its last `maxHistory` items).
+    fn history_block(&self, histories: &[&[u32]]) -> Result<(Vec<u32>, usize)> {
+        for (u, h) in histories.iter().enumerate() {
+            if h.is_empty() {
+                return Err(EagerError::invalid(format!("history {u} is empty")));
+            }
+            if let Some(&bad) = h.iter().find(|&&i| i == 0 || i as usize > self.num_items()) {
+                return Err(EagerError::invalid(format!(
+                    "history {u}: item {bad} is not in the catalogue 1..={}",
+                    self.num_items()
+                )));
+            }
+        }
+        let t = histories.iter().map(|h| h.len()).max().unwrap_or(1).min(self.config().max_history).max(1);
+        Ok((super::batch::right_align(histories, t), t))
+    }
+
+    /// Beam search in one stream for encoded users; per user up to `beam` finished
+    /// `(item, log-likelihood)`, best first.
+    pub fn beam_search(&self, stream: &Stream, enc: &Encoded, beam: usize) -> Result<Vec<Vec<(u32, f32)>>> {
+        let b = enc.states.dim(0)?;
+        let dec = &stream.decoder;
+        let trie: &CodeTrie = &stream.trie;
+        let (k, l) = (dec.k(), dec.code_len());
+        let beam = beam.max(1);
+        let kvs = dec.memory_kvs(&enc.memory())?;
+        let mut beams: Vec<Vec<Beam>> = vec![vec![Beam { node: CodeTrie::ROOT, tokens: Vec::new(), score: 0.0 }]; b];
+        for level in 0..l {
+            // Same number of rows per user (query folding); padding rows repeat a real beam.
+            let r = beams.iter().map(|v| v.len()).max().unwrap_or(1).max(1);
+            let mut prefixes = Vec::with_capacity(b * r * level);
+            for v in &beams {
+                for j in 0..r {
+                    let src = v.get(j).or_else(|| v.first());
+                    match src {
+                        Some(bm) => prefixes.extend_from_slice(&bm.tokens),
+                        None => prefixes.extend(std::iter::repeat_n(0, level)),
+                    }
+                }
+            }
+            let logp = dec.next_log_probs(&prefixes, b * r, level, enc, &kvs)?; // [B·R, K]
+            let logp: Vec<f32> = logp.flatten_all()?.to_vec1()?;
+            for (u, v) in beams.iter_mut().enumerate() {
+                let mut cands = Vec::new();
+                for (j, bm) in v.iter().enumerate() {
+                    let row = &logp[(u * r + j) * k..(u * r + j + 1) * k];
+                    for &t in trie.allowed_tokens(bm.node) {
+                        if let Some(child) = trie.child(bm.node, t) {
+                            let mut tokens = bm.tokens.clone();
+                            tokens.push(t);
+                            cands.push(Beam { node: child, tokens, score: bm.score + row[t as usize] });
+                        }
+                    }
+                }
+                *v = keep_best(cands, beam);
+            }
+        }
+        Ok(beams
+            .into_iter()
+            .map(|v| {
+                let mut out: Vec<(u32, f32)> =
+                    v.iter().filter_map(|bm| trie.item_of_node(bm.node).map(|i| (i, bm.score))).collect();
+                sort_desc(&mut out);
+                out
+            })
+            .collect())
+    }
+
+    /// Teacher-forced code log-likelihood in one stream of `items` `[B, C]` (row-major, C per
+    /// user) for encoded users. Returns `[B·C]`.
+    pub fn score_items(&self, stream: &Stream, enc: &Encoded, items: &[u32], per_user: usize) -> Result<Vec<f32>> {
+        let b = enc.states.dim(0)?;
+        if per_user == 0 || items.len() != b * per_user {
+            return Err(EagerError::invalid(format!("score_items: {} items for {b} users × {per_user}", items.len())));
+        }
+        let kvs = stream.decoder.memory_kvs(&enc.memory())?;
+        let codes = stream.codes_of(items)?;
+        stream.decoder.code_log_likelihood(&codes, items.len(), enc, &kvs)
+    }
+
+    /// Log-likelihood of every item's code in stream `kind` for one history (exhaustive
+    /// scoring, for tests and analysis): `[numItems]`, entry `i` = item `i + 1`.
+    pub fn score_all(&self, kind: StreamKind, history: &[u32]) -> Result<Vec<f32>> {
+        let stream =
+            self.stream(kind).ok_or_else(|| EagerError::invalid(format!("the {} stream is off", kind.name())))?;
+        let (hist, t) = self.history_block(&[history])?;
+        let enc = self.encode(&hist, 1, t, &mut Noise::eval())?;
+        let items: Vec<u32> = (1..=self.num_items() as u32).collect();
+        self.score_items(stream, &enc, &items, items.len())
+    }
+
+    /// Top-k items for each history (oldest item first; unknown ids and empty histories are
+    /// errors).
+    pub fn recommend(&self, histories: &[&[u32]], opts: &RecommendOptions) -> Result<Vec<Recommendation>> {
+        if opts.k == 0 {
+            return Err(EagerError::invalid("recommend: k must be >= 1"));
+        }
+        let mut out = Vec::with_capacity(histories.len());
+        for chunk in histories.chunks(opts.batch_users.max(1)) {
+            out.extend(self.recommend_chunk(chunk, opts)?);
+        }
+        Ok(out)
+    }
+
+    fn recommend_chunk(&self, histories: &[&[u32]], opts: &RecommendOptions) -> Result<Vec<Recommendation>> {
+        let b = histories.len();
+        let k = opts.k.min(self.num_items());
+        let beam = opts.beam.max(k);
+        let (hist, t) = self.history_block(histories)?;
+        let enc = self.encode(&hist, b, t, &mut Noise::eval())?;
+        let streams: Vec<&Stream> = self.streams().collect();
+        let found: Vec<Vec<Vec<(u32, f32)>>> =
+            streams.iter().map(|s| self.beam_search(s, &enc, beam)).collect::<Result<_>>()?;
+        match opts.merge {
+            MergeMode::Confidence => Ok((0..b)
+                .map(|u| {
+                    let mut best: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
+                    for (s, per) in streams.iter().zip(&found) {
+                        let len = s.decoder.code_len() as f32;
+                        for &(item, ll) in &per[u] {
+                            let c = ll / len;
+                            let e = best.entry(item).or_insert(f32::NEG_INFINITY);
+                            *e = e.max(c);
+                        }
+                    }
+                    let mut v: Vec<(u32, f32)> = best.into_iter().collect();
+                    sort_desc(&mut v);
+                    v.truncate(k);
+                    Recommendation { items: v.iter().map(|x| x.0).collect(), scores: v.iter().map(|x| x.1).collect() }
+                })
+                .collect()),
+            MergeMode::Rescore => {
+                let per_stream = if opts.per_stream == 0 { k } else { opts.per_stream.max(k) };
+                // Union of each stream's top candidates, padded to the same count per user.
+                let mut cands: Vec<Vec<u32>> = (0..b)
+                    .map(|u| {
+                        let mut v: Vec<u32> = Vec::new();
+                        for per in &found {
+                            for &(item, _) in per[u].iter().take(per_stream) {
+                                if !v.contains(&item) {
+                                    v.push(item);
+                                }
+                            }
+                        }
+                        v
+                    })
+                    .collect();
+                let c = cands.iter().map(|v| v.len()).max().unwrap_or(1).max(1);
+                let mut flat = Vec::with_capacity(b * c);
+                for v in &mut cands {
+                    let first = v.first().copied().unwrap_or(1);
+                    flat.extend(v.iter().copied());
+                    flat.extend(std::iter::repeat_n(first, c - v.len()));
+                }
+                let mut total = vec![0f32; b * c];
+                for s in &streams {
+                    let ll = self.score_items(s, &enc, &flat, c)?;
+                    for (t, v) in total.iter_mut().zip(ll) {
+                        *t += v;
+                    }
+                }
+                Ok((0..b)
+                    .map(|u| {
+                        let mut v: Vec<(u32, f32)> =
+                            (0..cands[u].len()).map(|j| (flat[u * c + j], total[u * c + j])).collect();
+                        sort_desc(&mut v);
+                        v.truncate(k);
+                        Recommendation {
+                            items: v.iter().map(|x| x.0).collect(),
+                            scores: v.iter().map(|x| x.1).collect(),
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The EAGER two-stream generative recommender (see `README.md` in this folder).
+//!
+//! - [`config`]: [`EagerConfig`] and its validation;
+//! - [`kernels`]: fused CPU ops (attention, layer norm, bias+GELU, dropout) with backward;
+//! - [`layers`], [`encoder`], [`decoder`], [`gct`], [`stt`]: the model's parts;
+//! - [`model`]: [`EagerModel`] and its losses; [`batch`]: [`TrainBatch`];
+//! - [`trainer`]: one optimisation step; [`checkpoint`]: save / resume;
+//! - [`beam`]: constrained two-stream beam search and recommendation.
+pub mod batch;
+pub mod beam;
+pub mod checkpoint;
+pub mod config;
+pub mod decoder;
+pub mod encoder;
+pub mod gct;
+pub mod kernels;
+pub mod layers;
+pub mod model;
+pub mod stt;
+pub mod trainer;
+
+pub use batch::TrainBatch;
+pub use beam::{MergeMode, RecommendOptions, Recommendation};
+pub use config::{DeviceKind, EagerConfig, GctConfig, GctForm, OptimizerConfig, StreamsConfig, SttConfig};
+pub use model::{EagerModel, LossParts, StreamInput, StreamKind};
+pub use trainer::{StepReport, Trainer};
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,149 @@
+//! The SASRec network: item + position embeddings, causal self-attention layers, tied output.
+use candle_core::{Device, Tensor};
+
+use crate::error::{EagerError, Result};
+use crate::nn::{masks, loss, Dropout, Embedding, LayerNorm, ParamStore, TransformerLayer, TransformerLayerConfig};
+use crate::rng::SeededRng;
+use crate::sasrec::batch::{TrainBatch, PAD};
+use crate::sasrec::config::SasRecConfig;
+
+/// Rows of the `[rows, numItems]` logits computed at once in [`SasRecModel::loss`].
+const LOGIT_ROWS: usize = 256;
+
+/// Parameters: `item_emb.weight [numItems+1, d]` (row 0 = padding), `pos_emb.weight [maxLen, d]`
+/// (row 0 = the most recent position), `emb_norm.*` (post-LN) or `final_norm.*` (pre-LN),
+/// `layers.{i}.*` (see [`TransformerLayer`]). Scores are dot products with the item table (tied).
+#[derive(Debug, Clone)]
+pub struct SasRecModel {
+    cfg: SasRecConfig,
+    num_items: usize,
+    store: ParamStore,
+    item_emb: Embedding,
+    pos_emb: Embedding,
+    norm: LayerNorm,
+    layers: Vec<TransformerLayer>,
+    dropout: Dropout,
+}
+
+impl SasRecModel {
+    /// A freshly initialised model for item ids `1..=num_items`.
+    pub fn new(cfg: &SasRecConfig, num_items: usize, device: &Device, rng: &mut SeededRng) -> Result<Self> {
+        cfg.validate()?;
+        if num_items == 0 {
+            return Err(EagerError::invalid("sasrec: numItems must be > 0"));
+        }
+        let mut store = ParamStore::new(device.clone());
+        let d = cfg.hidden;
+        let item_emb = Embedding::new(&mut store, "item_emb", num_items + 1, d, cfg.init_std, rng)?;
+        let pos_emb = Embedding::new(&mut store, "pos_emb", cfg.max_len, d, cfg.init_std, rng)?;
+        let norm_name = if cfg.norm_first { "final_norm" } else { "emb_norm" };
+        let norm = LayerNorm::new(&mut store, norm_name, d, cfg.layer_norm_eps)?;
+        let layer_cfg = TransformerLayerConfig {
+            dim: d,
+            heads: cfg.heads,
+            ffn_dim: cfg.ffn_dim,
+            dropout: cfg.dropout,
+            attn_dropout: cfg.attn_dropout,
+            activation: cfg.activation_fn()?,
+            cross_attention: false,
+            causal: true,
+            norm_first: cfg.norm_first,
+            layer_norm_eps: cfg.layer_norm_eps,
+            init_std: cfg.init_std,
+        };
+        let layers = (0..cfg.layers)
+            .map(|i| TransformerLayer::new(&mut store, &format!("layers.{i}"), &layer_cfg, rng))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SasRecModel {
+            cfg: cfg.clone(),
+            num_items,
+            store,
+            item_emb,
+            pos_emb,
+            norm,
+            layers,
+            dropout: Dropout::new(cfg.dropout)?,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SasRecConfig {
+        &self.cfg
+    }
+
+    /// Number of items (without padding).
+    pub fn num_items(&self) -> usize {
+        self.num_items
+    }
+
+    /// The parameters.
+    pub fn store(&self) -> &ParamStore {
+        &self.store
+    }
+
+    /// Item table without the padding row `[numItems, d]` (row r = item id r+1).
+    pub fn item_table(&self) -> Result<Tensor> {
+        Ok(self.item_emb.weight().narrow(0, 1, self.num_items)?)
+    }
+
+    /// Hidden states `[B, T, d]` of left-padded ids `[B, T]` (row-major).
+    pub fn hidden(&self, ids: &[u32], b: usize, t: usize, train: bool, rng: &mut SeededRng) -> Result<Tensor> {
+        let dev = self.store.device();
+        if t > self.cfg.max_len {
+            return Err(EagerError::invalid(format!("sasrec: batch length {t} exceeds maxLen {}", self.cfg.max_len)));
+        }
+        let ids_t = Tensor::from_slice(ids, (b, t), dev)?;
+        // Position index counts back from the most recent item, so trimming T never shifts it.
+        let pos_ids: Vec<u32> = (0..t as u32).rev().collect();
+        let pos = self.pos_emb.forward(&Tensor::from_vec(pos_ids, t, dev)?)?; // [T, d]
+        let mut x = self.item_emb.forward(&ids_t)?.broadcast_add(&pos)?; // [B, T, d]
+        if !self.cfg.norm_first {
+            x = self.norm.forward(&x)?;
+        }
+        x = self.dropout.forward(&x, train, rng)?;
+        let pad = masks::key_padding_mask_from_ids(ids, b, t, PAD, dev)?; // [B, 1, 1, T]
+        for layer in &self.layers {
+            x = layer.forward(&x, Some(&pad), None, train, rng)?;
+        }
+        if self.cfg.norm_first {
+            x = self.norm.forward(&x)?;
+        }
+        Ok(x)
+    }
+
+    /// Mean full-softmax cross-entropy over every real position of the batch (next-item targets).
+    pub fn loss(&self, batch: &TrainBatch, train: bool, rng: &mut SeededRng) -> Result<Tensor> {
+        if batch.positions.is_empty() {
+            return Err(EagerError::invalid("sasrec: batch without targets"));
+        }
+        let dev = self.store.device();
+        let h = self.hidden(&batch.ids, batch.b, batch.t, train, rng)?; // [B, T, d]
+        let h = h.reshape((batch.b * batch.t, self.cfg.hidden))?; // [B*T, d]
+        let idx = Tensor::from_slice(&batch.positions, batch.positions.len(), dev)?;
+        let h = h.index_select(&idx, 0)?; // [N, d]
+        let table_t = self.item_table()?.t()?; // [d, numItems]
+        let n = batch.targets.len();
+        // Row chunks keep every [rows, numItems] logits/gradient buffer small enough for the
+        // allocator to reuse (one big buffer per batch would be a fresh mmap, page faults and all).
+        let mut total: Option<Tensor> = None;
+        for start in (0..n).step_by(LOGIT_ROWS) {
+            let rows = LOGIT_ROWS.min(n - start);
+            let logits = h.narrow(0, start, rows)?.matmul(&table_t)?; // [rows, numItems]
+            let targets = Tensor::from_slice(&batch.targets[start..start + rows], rows, dev)?;
+            let part = (loss::cross_entropy(&logits, &targets)? * (rows as f64 / n as f64))?;
+            total = Some(match total {
+                Some(t) => (t + part)?,
+                None => part,
+            });
+        }
+        total.ok_or_else(|| EagerError::invalid("sasrec: batch without targets"))
+    }
+
+    /// Scores of every item `[B, numItems]` after left-padded histories `[B, T]` (evaluation mode).
+    pub fn scores(&self, ids: &[u32], b: usize, t: usize) -> Result<Tensor> {
+        let mut rng = SeededRng::new(0); // unused in evaluation mode
+        let h = self.hidden(ids, b, t, false, &mut rng)?; // [B, T, d]
+        let last = h.narrow(1, t - 1, 1)?.squeeze(1)?; // [B, d]
+        Ok(last.matmul(&self.item_table()?.t()?)?) // [B, numItems]
+    }
+}

@@ -1,0 +1,69 @@
+/**
+ * From a finished run to the results page: a run trained with the pure-TS stand-in model is
+ * collected into a bench result (as `npm run bench:repro` does after `eager train`), which must
+ * carry exactly the run's once-computed test metrics and its curves, and render on the page.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectEagerRun } from '../benches/collect.js';
+import { buildResultsPage } from '../benches/results-page.js';
+import { parseBenchResult, type EagerResult } from '../benches/results-schema.js';
+import { trainRun } from '../ts/run/train.js';
+import { parseTrainConfig } from '../ts/run/config.js';
+import { ProgressReporter } from '../ts/train/progress.js';
+import { fakeBackend, fakeIndexLoader } from './fixtures/run-fake-model.js';
+import { tinyDatasetDir } from './fixtures/run-data.js';
+
+const { dir: dataDir, dataset } = tinyDatasetDir(40, 60, 9);
+const tmp = mkdtempSync(join(tmpdir(), 'eager-collect-'));
+const runDir = join(tmp, 'run');
+let result: EagerResult;
+
+beforeAll(async () => {
+  const config = parseTrainConfig({
+    schedule: { warmupSteps: 0, decay: 'constant' }, batchSize: 16, maxSteps: 12, evalEvery: 4, seed: 1,
+    eval: { decode: { beamWidth: 50 } },
+  });
+  await trainRun(
+    { out: runDir, dataset: dataDir, index: join(tmp, 'idx'), config },
+    { backend: fakeBackend(), loadIndex: fakeIndexLoader(dataset.numItems), progress: new ProgressReporter(process.stderr, 10_000, false) },
+  );
+  result = collectEagerRun({
+    root: process.cwd(), runDir, indexDir: join(tmp, 'idx'), datasetName: 'beauty', configName: 'eager', description: 'fake',
+    indexConfig: {}, indexReused: false, indexCommandSeconds: 12.5, trainCommandSeconds: 3, loadAtStart: [0.1, 0.2, 0.3],
+  });
+});
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('collecting a finished run', () => {
+  it('copies the test metrics computed once at the end of training, and the curves', () => {
+    const onDisk = JSON.parse(readFileSync(join(runDir, 'results.json'), 'utf8')) as {
+      test: { full: Record<string, number>; 'exclude-history': Record<string, number> }; bestStep: number;
+    };
+    const r = parseBenchResult(result, 'collected') as EagerResult;
+    expect(r.test.full).toEqual(onDisk.test.full);
+    expect(r.test['exclude-history']).toEqual(onDisk.test['exclude-history']);
+    expect(Object.keys(r.test.full).sort()).toEqual(['ndcg@10', 'ndcg@20', 'ndcg@5', 'recall@10', 'recall@20', 'recall@5']);
+    expect(r.selection.bestStep).toBe(onDisk.bestStep);
+    expect(r.selection.stepsRun).toBe(12);
+    expect(r.wallSeconds.index).toBe(12.5);
+    expect(r.wallSeconds.total).toBeCloseTo(15.5, 6);
+    expect(r.curves!.loss.length).toBe(12);
+    expect(r.curves!.loss[0]).toHaveProperty('total');
+    expect(r.curves!.valid.map((v) => v.step)).toEqual([4, 8, 12]);
+    expect(r.provenance.commit).toMatch(/^([0-9a-f]{40}|unknown)$/);
+    expect(r.provenance.machine.cpus).toBeGreaterThan(0);
+  });
+
+  it('renders on the page', async () => {
+    const page = await buildResultsPage([{ file: 'beauty-eager.json', result }]);
+    const f = (k: string) => result.test.full[k]!.toFixed(4);
+    expect(page.markdown).toContain(`| **EAGER, this project** | full | ${f('recall@5')} | ${f('recall@10')} | ${f('recall@20')} | `);
+    expect(page.images.has('curves-beauty-eager.svg')).toBe(true);
+  });
+});

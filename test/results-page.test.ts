@@ -1,0 +1,129 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildResultsPage, writeResultsPage } from '../benches/results-page.js';
+import { parseBenchResult, readBenchResults } from '../benches/results-schema.js';
+import { curvesFromTrainLog } from '../benches/curves.js';
+import { deepMerge, readBenchConfig } from '../benches/bench-config.js';
+
+const FIXTURES = join(__dirname, 'fixtures/bench-results');
+const tmp = mkdtempSync(join(tmpdir(), 'results-page-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Minimal well-formedness: one root <svg>, balanced tags. */
+function assertSvg(svg: string): void {
+  expect(svg.trimStart().startsWith('<svg')).toBe(true);
+  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  const stack: string[] = [];
+  for (const m of svg.matchAll(/<(\/?)([a-zA-Z][\w:-]*)[^>]*?(\/?)>/g)) {
+    if (m[3] === '/') continue;
+    if (m[1] === '/') expect(stack.pop()).toBe(m[2]);
+    else stack.push(m[2]!);
+  }
+  expect(stack).toEqual([]);
+}
+
+describe('results page', () => {
+  it('puts the project next to the paper in both ranking modes, and marks what has not run', async () => {
+    const page = await buildResultsPage(readBenchResults(FIXTURES));
+    const md = page.markdown;
+    expect(md).toContain('| EAGER, paper (Table 2) | as published | 0.0618 | 0.0836 | 0.1124 | 0.0451 | 0.0525 | 0.0599 |');
+    expect(md).toContain('| TIGER, paper (Table 2) | as published | 0.0454 | 0.0648 | – | 0.0321 | 0.0384 | – |');
+    expect(md).toContain('| **EAGER, this project** | full | 0.0512 | 0.0734 | 0.1011 | 0.0345 | 0.0416 | 0.0487 |');
+    expect(md).toContain('| **EAGER, this project** | exclude-history | 0.0601 | 0.0855 | 0.1182 | 0.0402 | 0.0484 | 0.0567 |');
+    expect(md).toContain('| SASRec, this project | full | 0.0571 | 0.0843 | 0.1201 | 0.0322 | 0.0410 | 0.0501 |');
+    expect(md).toContain('| EAGER, this project, without GCT | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0312 | 0.0399 |');
+    // Ablations required on beauty but without a result, and datasets without any run.
+    expect(md).toContain('| EAGER, this project, without STT | – | not yet run | | | | | |');
+    expect(md).toContain('| EAGER, this project, behaviour stream only | – | not yet run | | | | | |');
+    const sports = md.slice(md.indexOf('## Sports'), md.indexOf('## Toys'));
+    expect(sports).toContain('| **EAGER, this project** | – | not yet run | | | | | |');
+    expect(sports).toContain('| EAGER, paper (Table 2) | as published | 0.0281 | 0.0441 | 0.0659 | 0.0184 | 0.0236 | 0.0291 |');
+    // The gap to the paper is stated.
+    expect(md).toContain('- full: R@10 0.0734 vs 0.0836: −0.0102 (−12.2 %); N@10 0.0416 vs 0.0525: −0.0109 (−20.8 %)');
+    // Protocol, differences and model selection.
+    expect(md).toContain('## Protocol and model selection');
+    expect(md).toContain('MiniLM instead of Sentence-T5');
+    expect(md).toContain('SASRec instead of DIN');
+    // Speed table from the speed JSON, with ratios.
+    expect(md).toContain('| training samples/s (higher is better) | 1200 | 239 | 5.0× faster |');
+    expect(md).toContain('| k-means seconds, both code trees (lower is better) | 4.42 | 36.55 | 8.3× faster |');
+    expect(md).toContain('| peak memory, RSS MB (lower is better) | 400 | 1171 | 2.9× less |');
+    // Pictures are referenced and rendered.
+    expect(md).toContain('![beauty: this project against the paper](img/bars-beauty.svg)');
+    expect(md).toContain('(img/curves-beauty-eager.svg)');
+    expect([...page.images.keys()].sort()).toEqual(['bars-beauty.svg', 'curves-beauty-eager.svg']);
+  });
+
+  it('renders valid SVG that contains the series', async () => {
+    const page = await buildResultsPage(readBenchResults(FIXTURES));
+    const bars = page.images.get('bars-beauty.svg')!;
+    const curves = page.images.get('curves-beauty-eager.svg')!;
+    assertSvg(bars);
+    assertSvg(curves);
+    for (const series of ['EAGER (paper)', 'TIGER (paper)', 'EAGER (ours, full)', 'EAGER (ours, excl. history)', 'SASRec (ours, full)']) {
+      expect(bars).toContain(series);
+    }
+    for (const series of ['genBehaviour', 'genSemantic', 'recog', 'total', 'ndcg@10']) expect(curves).toContain(series);
+  });
+
+  it('writes the page and pictures, and regenerates them identically', async () => {
+    const results = join(tmp, 'results');
+    const docs = join(tmp, 'docs');
+    cpSync(FIXTURES, results, { recursive: true });
+    mkdirSync(join(results, 'notes'), { recursive: true });
+    writeFileSync(join(results, 'notes/beauty.md'), 'Tried: a wider beam.\n');
+    mkdirSync(join(docs, 'img'), { recursive: true });
+    writeFileSync(join(docs, 'img/curves-stale.svg'), '<svg/>');
+    await writeResultsPage(results, docs);
+    const first = readFileSync(join(docs, 'RESULTS.md'), 'utf8');
+    const svg1 = readFileSync(join(docs, 'img/bars-beauty.svg'), 'utf8');
+    expect(first).toContain('Tried: a wider beam.');
+    expect(readdirSync(join(docs, 'img')).sort()).toEqual(['bars-beauty.svg', 'curves-beauty-eager.svg']);
+    await writeResultsPage(results, docs);
+    expect(readFileSync(join(docs, 'RESULTS.md'), 'utf8')).toBe(first);
+    expect(readFileSync(join(docs, 'img/bars-beauty.svg'), 'utf8')).toBe(svg1);
+  });
+
+  it('says "not yet run" everywhere when there are no results', async () => {
+    const { markdown, images } = await buildResultsPage([]);
+    expect(images.size).toBe(0);
+    expect(markdown.match(/\*\*EAGER, this project\*\* \| – \| not yet run/g)).toHaveLength(3);
+    expect(markdown).toContain('Not yet run: `npm run bench:speed`');
+    expect(markdown).not.toMatch(/\| full \|/);
+  });
+
+  it('rejects a malformed result naming the file and field', () => {
+    const raw = JSON.parse(readFileSync(join(FIXTURES, 'beauty-eager.json'), 'utf8')) as Record<string, unknown>;
+    delete (raw.selection as Record<string, unknown>).bestStep;
+    expect(() => parseBenchResult(raw, 'x/beauty-eager.json')).toThrow(/x\/beauty-eager\.json: selection\.bestStep/);
+  });
+});
+
+describe('bench helpers', () => {
+  it('averages loss parts into buckets and keeps every validation line', () => {
+    const log = join(tmp, 'train-log.jsonl');
+    const lines = [1, 2, 3, 4].map((s) => JSON.stringify({ kind: 'step', step: s, epoch: 0, lr: 1e-3, total: s, genBehaviour: 2 * s, samplesPerSec: 100, t: s }));
+    lines.push(JSON.stringify({ kind: 'valid', step: 4, 'ndcg@10': 0.1, improved: true, best: 0.1, bestStep: 4 }), '{"kind":"st');
+    writeFileSync(log, `${lines.join('\n')}\n`);
+    const c = curvesFromTrainLog(log, 2);
+    expect(c.loss).toEqual([{ step: 2, total: 1.5, genBehaviour: 3 }, { step: 4, total: 3.5, genBehaviour: 7 }]);
+    expect(c.valid).toEqual([{ step: 4, 'ndcg@10': 0.1 }]);
+  });
+
+  it('merges ablation configs over their base and validates the sections', () => {
+    const cfg = readBenchConfig(join(__dirname, '../benches/configs/semantic-only.json'));
+    expect(cfg.name).toBe('semantic-only');
+    expect(cfg.train).toEqual({ model: { streams: { behaviour: false, semantic: true }, stt: { enabled: false } } });
+    expect(deepMerge({ a: { b: 1, c: [1] } }, { a: { c: [2] } })).toEqual({ a: { b: 1, c: [2] } });
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ train: { maxStep: 3 } }));
+    expect(() => readBenchConfig(bad)).toThrow(/bad\.json \(merged\) train: .*maxStep/);
+    writeFileSync(bad, JSON.stringify({ train: { model: { streams: { behaviour: false } } } }));
+    expect(() => readBenchConfig(bad)).toThrow(/train\.model: stt\.enabled/);
+    for (const c of ['eager', 'behaviour-only', 'semantic-only', 'no-gct', 'no-stt', 'sasrec']) {
+      expect(readBenchConfig(join(__dirname, `../benches/configs/${c}.json`)).name).toBe(c);
+    }
+  });
+});

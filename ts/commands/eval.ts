@@ -1,0 +1,85 @@
+/**
+ * `eager eval <run> --split valid|test [--json]`: Recall and NDCG at 5/10/20 of a run's best
+ * checkpoint on its dataset's validation or test split, in both ranking modes, decoded with the
+ * beam search serving uses. Also reports the decoding throughput (users per second).
+ */
+import { z } from 'zod';
+import { flagHelp, parseFlags, UsageError } from '../cli/flags.js';
+import type { RunDeps } from '../run/backend.js';
+import { DecodeConfigSchema } from '../run/config.js';
+import { evaluateModel } from '../run/evaluate.js';
+import { openRunModel, loadRunData } from '../run/open.js';
+import { formatSplitMetrics } from '../run/report.js';
+import { measureLatency, type LatencyStats } from '../run/latency.js';
+
+/** `eager eval` flags. */
+export const EvalFlagsSchema = z.object({
+  split: z.enum(['valid', 'test']).default('test').describe('valid|test (default test)'),
+  checkpoint: z.enum(['best', 'last']).default('best').describe('best|last checkpoint (default best)'),
+  beamWidth: z.number().int().min(1).optional().describe('override the run\'s beam width'),
+  merge: z.enum(['confidence', 'rescore']).optional().describe('override the run\'s stream merge: confidence|rescore'),
+  batchSize: z.number().int().min(1).optional().describe('users per decoding call (default: the run\'s)'),
+  dataset: z.string().min(1).optional().describe('dataset directory, if it moved since training'),
+  index: z.string().min(1).optional().describe('index directory, if it moved since training'),
+  latency: z.number().int().min(0).default(0).describe('also time N single-user recommend calls (k = 10): p50/p99 ms'),
+  json: z.boolean().default(false).describe('print JSON: recall@5 ... ndcg@20 (full ranking) + byRanking'),
+  help: z.boolean().default(false).describe('show this help'),
+});
+
+const USAGE = `usage: eager eval <run> --split valid|test [--json]
+
+Evaluates a trained run on its dataset's validation or test split: Recall@5/10/20 and
+NDCG@5/10/20, full ranking and exclude-history ranking.
+
+options:
+${flagHelp(EvalFlagsSchema)}`;
+
+/** Entry point of `eager eval`; returns the exit code. */
+export async function runEval(argv: string[], deps: RunDeps = {}): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { flags, positionals } = parseFlags(EvalFlagsSchema, argv);
+  if (positionals.length !== 1) throw new UsageError(`expected one run directory, got ${positionals.length} positional argument(s)`);
+  const t0 = performance.now();
+  const opened = await openRunModel(positionals[0]!, { ...deps, checkpoint: flags.checkpoint, indexDir: flags.index });
+  const { run, model, checkpoint } = opened;
+  try {
+    const { dataset, split } = await loadRunData(run, flags.dataset);
+    const evalCfg = run.config.train.eval;
+    const decode = DecodeConfigSchema.parse({
+      ...evalCfg.decode, ...(flags.beamWidth ? { beamWidth: flags.beamWidth } : {}), ...(flags.merge ? { merge: flags.merge } : {}),
+    });
+    const samples = flags.split === 'valid' ? split.valid : split.test;
+    const tLoad = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const m = await evaluateModel(model, samples, dataset.numItems, {
+      decode, batchSize: flags.batchSize ?? evalCfg.batchSize, extraForExclusion: evalCfg.extraForExclusion,
+    });
+    const evalSeconds = (performance.now() - t1) / 1000;
+    const usersPerSec = m.users / Math.max(evalSeconds, 1e-9);
+    const latency: LatencyStats | undefined = flags.latency > 0
+      ? await measureLatency(model, samples, decode, { n: flags.latency, k: 10 }) : undefined;
+    if (flags.json) {
+      console.log(JSON.stringify({
+        run: run.paths.dir, checkpoint: flags.checkpoint, step: checkpoint.step, split: flags.split, users: m.users,
+        ranking: 'full', ...m.full, byRanking: { full: m.full, 'exclude-history': m['exclude-history'] },
+        decode, seconds: { load: tLoad, eval: evalSeconds }, usersPerSec, ...(latency ? { latencyMs: latency } : {}),
+      }));
+    } else {
+      console.log(`run ${run.paths.dir}, ${flags.checkpoint} checkpoint (step ${checkpoint.step}); beam ${decode.beamWidth}, merge ${decode.merge}`);
+      console.log('');
+      console.log(formatSplitMetrics([{ model: 'eager', metrics: m }]));
+      console.log('');
+      console.log(`${m.users} users in ${evalSeconds.toFixed(2)} s (${usersPerSec.toFixed(1)} users/s); loading took ${tLoad.toFixed(2)} s`);
+      if (latency) {
+        console.log(`single-user recommend (k = ${latency.k}), ${latency.requests} requests: p50 ${latency.p50.toFixed(2)} ms, `
+          + `p90 ${latency.p90.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, max ${latency.max.toFixed(2)} ms`);
+      }
+    }
+    return 0;
+  } finally {
+    model.dispose?.();
+  }
+}
