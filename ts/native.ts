@@ -25,6 +25,10 @@ function findLoader(): string {
   );
 }
 
+// candle's element-wise thread pool busy-waits beside rayon's matmul threads; on small CPUs that
+// made training steps about 3x slower. One candle thread is the measured best; users may override.
+process.env.CANDLE_NUM_THREADS ??= '1';
+
 /** The raw addon. Prefer the typed wrappers in the rest of `ts/`. */
 export const native: typeof NativeTypes = require(findLoader());
 

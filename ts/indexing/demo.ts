@@ -25,7 +25,7 @@ export async function buildDemoIndex(
     {
       seed,
       split: { maxHistory: split.maxHistory },
-      behaviour: { source: 'sasrec', sasrec: { hidden: 32, ffnDim: 64, heads: 1, epochs: 30, patience: 3, dropout: 0.2, attnDropout: 0.2, maxLen: split.maxHistory } },
+      behaviour: { source: 'sasrec', sasrec: { hidden: 32, ffnDim: 64, heads: 1, epochs: 12, patience: 2, dropout: 0.2, attnDropout: 0.2, maxLen: split.maxHistory } },
       semantic: { encoder: 'tfidf-svd', tfidfDim: 32 },
       codes: { k: demoK(ds.numItems) },
     },

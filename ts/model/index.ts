@@ -22,10 +22,7 @@ import { EagerConfigSchema, type EagerConfig, type EagerConfigInput } from './co
 
 export * from './config.js';
 
-// candle's element-wise thread pool spin-waits; next to rayon's pool (matmuls, fused kernels)
-// it oversubscribes the cores (training steps measured 3x slower on 2 cores). Read once, at the
-// first large element-wise op of the process, so this must run before any training or decoding.
-process.env.CANDLE_NUM_THREADS ??= '1';
+// CANDLE_NUM_THREADS is set to 1 in ts/native.ts before the addon loads (see there).
 
 type NativeModel = InstanceType<typeof native.EagerModel>;
 
