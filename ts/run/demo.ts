@@ -17,7 +17,7 @@ import { trainRun } from './train.js';
 
 /**
  * The demo's training config: a small model and a short schedule (about a minute of training on
- * 2 busy cores: ~1500 samples/s, 400 updates of 128 ≈ 3 epochs of the synthetic data).
+ * 2 busy cores: ~1500 samples/s, 1000 updates of 128 ≈ 7 epochs of the synthetic data).
  */
 export const DEMO_TRAIN_CONFIG = {
   model: {
@@ -26,7 +26,7 @@ export const DEMO_TRAIN_CONFIG = {
   },
   schedule: { peakLr: 3e-3, warmupSteps: 30, decay: 'cosine', minLr: 1e-4 },
   batchSize: 128,
-  maxSteps: 400,
+  maxSteps: 1000,
   evalEvery: 100,
   patience: 0,
   eval: { decode: { beamWidth: 20 }, batchSize: 512, validUsers: 500 },
@@ -52,8 +52,8 @@ export function eagerDemoStep(opts: EagerDemoOptions = {}): DemoModelStep {
     async build(ctx: DemoContext): Promise<RankingRecommender> {
       const deps = await resolveDeps(opts);
       const buildIndex = opts.buildIndex ?? (await defaultDemoIndexBuilder());
-      // About 3 epochs, at most maxSteps (the default data: 400 updates), 4 validations.
-      const maxSteps = Math.max(20, Math.min(DEMO_TRAIN_CONFIG.maxSteps, Math.ceil((3 * ctx.split.train.size) / DEMO_TRAIN_CONFIG.batchSize)));
+      // About 7 epochs, at most maxSteps (the default data: 1000 updates), 4 validations.
+      const maxSteps = Math.max(20, Math.min(DEMO_TRAIN_CONFIG.maxSteps, Math.ceil((7 * ctx.split.train.size) / DEMO_TRAIN_CONFIG.batchSize)));
       const config = parseTrainConfig({
         ...DEMO_TRAIN_CONFIG, maxSteps, evalEvery: Math.ceil(maxSteps / 4), ...opts.config, seed: ctx.flags.seed, split: { maxHistory: ctx.flags.maxHistory },
       }, 'demo config');
