@@ -7,7 +7,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { flagHelp, formatZodIssues, parseFlags, UsageError } from '../cli/flags.js';
+import { flagHelp, parseFlags, readConfigFile, UsageError } from '../cli/flags.js';
 import { loadDataset } from '../data/load.js';
 import { leaveOneOutSplit } from '../data/split.js';
 import { formatMetricTable } from '../eval/report.js';
@@ -24,17 +24,8 @@ test split once (Recall/NDCG@5/10/20, full and exclude-history ranking).
 options:
 ${flagHelp(SasRecBaselineFlagsSchema)}`;
 
-function readConfigFile(path: string | undefined): Record<string, unknown> {
-  if (!path) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`--config ${path}: ${(e as Error).message}`);
-  }
-  const res = SasRecConfigSchema.safeParse(raw);
-  if (!res.success) throw new UsageError(`invalid config:\n${formatZodIssues(res.error, path)}`);
-  return raw as Record<string, unknown>;
+function readSasRecConfigFile(path: string | undefined): Record<string, unknown> {
+  return readConfigFile(path, SasRecConfigSchema);
 }
 
 function flatMetrics(m: SasRecSplitMetrics) {
@@ -55,7 +46,7 @@ export async function runBaseline(argv: string[]): Promise<number> {
   if (positionals.length !== 1 || !flags.out) throw new UsageError(`expected one dataset directory and --out\n\n${USAGE}`);
   const { out, config, json, help: _h, ...overrides } = flags;
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  const cfg = SasRecConfigSchema.parse({ ...readConfigFile(config), ...defined });
+  const cfg = SasRecConfigSchema.parse({ ...readSasRecConfigFile(config), ...defined });
 
   const datasetDir = positionals[0]!;
   const ds = await loadDataset(datasetDir);
