@@ -5,7 +5,7 @@
  * Writes `<out>/metrics.json`, `<out>/model.safetensors` (best epoch), `<out>/embeddings.npy`
  * ([numItems, hidden], row r = item id r+1) and `<out>/log.jsonl` (one line per epoch).
  */
-import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { flagHelp, parseFlags, readConfigFile, UsageError } from '../cli/flags.js';
 import { loadDataset } from '../data/load.js';
