@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use eager_core::codes as core;
 use eager_core::kmeans::{self, KMeansConfig, KMeansInit};
 use eager_core::EagerError;
-use napi::bindgen_prelude::{AsyncTask, FnArgs, Float32Array, Uint32Array};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, FnArgs, Uint32Array};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status, Task};
 use napi_derive::napi;
@@ -13,7 +13,8 @@ use napi_derive::napi;
 use crate::error::IntoNapi;
 
 /// Progress callback `(itemsDone, numItems)`, non-blocking and weak.
-type ProgressFn = ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false, true>;
+type ProgressFn =
+    ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false, true>;
 
 /// Options of `buildCodes` (all optional; defaults in brackets).
 #[napi(object)]
@@ -56,7 +57,10 @@ fn to_config(o: Option<BuildCodesOptions>) -> napi::Result<KMeansConfig> {
         None | Some("plusPlus") => KMeansInit::PlusPlus,
         Some("randomPartition") => KMeansInit::RandomPartition,
         Some(other) => {
-            return Err(EagerError::invalid(format!("init must be \"plusPlus\" or \"randomPartition\", got {other:?}"))).napi()
+            return Err(EagerError::invalid(format!(
+                "init must be \"plusPlus\" or \"randomPartition\", got {other:?}"
+            )))
+            .napi()
         }
     };
     let cfg = KMeansConfig {
@@ -98,9 +102,15 @@ fn from_js(t: &CodeTableData) -> napi::Result<core::CodeTable> {
 /// Builds item codes by hierarchical k-means on the calling thread. `embeddings` is row-major
 /// `[numItems, dim]`, row r = item id r+1.
 #[napi(catch_unwind)]
-pub fn build_codes(embeddings: Float32Array, dim: u32, options: Option<BuildCodesOptions>) -> napi::Result<CodeTableData> {
+pub fn build_codes(
+    embeddings: Float32Array,
+    dim: u32,
+    options: Option<BuildCodesOptions>,
+) -> napi::Result<CodeTableData> {
     let cfg = to_config(options)?;
-    Ok(to_js(kmeans::build_codes(&embeddings, dim as usize, &cfg).napi()?))
+    Ok(to_js(
+        kmeans::build_codes(&embeddings, dim as usize, &cfg).napi()?,
+    ))
 }
 
 /// Same as `buildCodes` on a worker thread; `onProgress(itemsDone, numItems)` after each node.
@@ -116,7 +126,12 @@ pub fn build_codes_async(
     on_progress: Option<ProgressFn>,
 ) -> napi::Result<AsyncTask<BuildCodesTask>> {
     let cfg = to_config(options)?;
-    Ok(AsyncTask::new(BuildCodesTask { data: embeddings.to_vec(), dim: dim as usize, cfg, progress: on_progress }))
+    Ok(AsyncTask::new(BuildCodesTask {
+        data: embeddings.to_vec(),
+        dim: dim as usize,
+        cfg,
+        progress: on_progress,
+    }))
 }
 
 /// Background job of `buildCodesAsync`.
@@ -132,13 +147,18 @@ impl Task for BuildCodesTask {
     type JsValue = CodeTableData;
 
     fn compute(&mut self) -> napi::Result<core::CodeTable> {
-        let progress = self.progress.as_ref();
-        kmeans::build_codes_with_progress(&self.data, self.dim, &self.cfg, &mut |p| {
-            if let Some(f) = progress {
-                f.call(FnArgs::from((p.items_done as u32, p.num_items as u32)), ThreadsafeFunctionCallMode::NonBlocking);
-            }
+        crate::error::guard(|| {
+            let progress = self.progress.as_ref();
+            kmeans::build_codes_with_progress(&self.data, self.dim, &self.cfg, &mut |p| {
+                if let Some(f) = progress {
+                    f.call(
+                        FnArgs::from((p.items_done as u32, p.num_items as u32)),
+                        ThreadsafeFunctionCallMode::NonBlocking,
+                    );
+                }
+            })
+            .napi()
         })
-        .napi()
     }
 
     fn resolve(&mut self, _env: Env, output: core::CodeTable) -> napi::Result<CodeTableData> {
@@ -175,13 +195,17 @@ impl CodeTrie {
     /// Builds the trie of a code table.
     #[napi(factory, catch_unwind)]
     pub fn from_table(table: CodeTableData) -> napi::Result<Self> {
-        Ok(CodeTrie { inner: core::CodeTrie::from_table(&from_js(&table)?).napi()? })
+        Ok(CodeTrie {
+            inner: core::CodeTrie::from_table(&from_js(&table)?).napi()?,
+        })
     }
 
     /// Reads and checks a binary trie file (written by `save`).
     #[napi(factory, catch_unwind)]
     pub fn load(path: String) -> napi::Result<Self> {
-        Ok(CodeTrie { inner: core::CodeTrie::load(&PathBuf::from(path)).napi()? })
+        Ok(CodeTrie {
+            inner: core::CodeTrie::load(&PathBuf::from(path)).napi()?,
+        })
     }
 
     /// Writes the binary trie file atomically.

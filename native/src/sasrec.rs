@@ -79,7 +79,9 @@ fn sequences(items: &[u32], offsets: &[u32], num_items: u32) -> napi::Result<cor
 }
 
 fn lock(m: &Mutex<core::SasRec>) -> napi::Result<std::sync::MutexGuard<'_, core::SasRec>> {
-    m.lock().map_err(|_| EagerError::invalid("sasrec: model poisoned by an earlier panic")).napi()
+    m.lock()
+        .map_err(|_| EagerError::invalid("sasrec: model poisoned by an earlier panic"))
+        .napi()
 }
 
 #[napi]
@@ -89,8 +91,13 @@ impl SasRec {
     pub fn new(config: SasRecOptions, num_items: u32, seed: u32) -> napi::Result<Self> {
         let cfg = core::SasRecConfig::from(&config);
         let device = config.device.as_deref().unwrap_or("cpu");
-        let m = core::SasRec::on_named_device(&cfg, num_items as usize, seed as u64, device).napi()?;
-        Ok(SasRec { inner: Arc::new(Mutex::new(m)), num_items, hidden: config.hidden })
+        let m =
+            core::SasRec::on_named_device(&cfg, num_items as usize, seed as u64, device).napi()?;
+        Ok(SasRec {
+            inner: Arc::new(Mutex::new(m)),
+            num_items,
+            hidden: config.hidden,
+        })
     }
 
     /// Number of items (ids `1..=numItems`).
@@ -113,44 +120,94 @@ impl SasRec {
 
     /// One epoch over the training parts on the calling thread; returns the mean loss.
     #[napi(catch_unwind)]
-    pub fn train_epoch_sync(&self, items: Uint32Array, offsets: Uint32Array, batch_size: u32) -> napi::Result<f64> {
+    pub fn train_epoch_sync(
+        &self,
+        items: Uint32Array,
+        offsets: Uint32Array,
+        batch_size: u32,
+    ) -> napi::Result<f64> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        lock(&self.inner)?.train_epoch(&seqs, batch_size as usize, &mut |_| {}).napi()
+        lock(&self.inner)?
+            .train_epoch(&seqs, batch_size as usize, &mut |_| {})
+            .napi()
     }
 
     /// One epoch on a worker thread; resolves to the mean loss.
     #[napi(catch_unwind, ts_return_type = "Promise<number>")]
-    pub fn train_epoch(&self, items: Uint32Array, offsets: Uint32Array, batch_size: u32) -> napi::Result<AsyncTask<TrainEpochTask>> {
+    pub fn train_epoch(
+        &self,
+        items: Uint32Array,
+        offsets: Uint32Array,
+        batch_size: u32,
+    ) -> napi::Result<AsyncTask<TrainEpochTask>> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        Ok(AsyncTask::new(TrainEpochTask { model: Arc::clone(&self.inner), seqs, batch_size: batch_size as usize }))
+        Ok(AsyncTask::new(TrainEpochTask {
+            model: Arc::clone(&self.inner),
+            seqs,
+            batch_size: batch_size as usize,
+        }))
     }
 
     /// Top-`k` item ids per history, row-major `[users, k]`, best first (0 pads rows with too few
     /// candidates). With `excludeHistory` a history's own items are never returned.
     #[napi(catch_unwind)]
-    pub fn top_k_sync(&self, items: Uint32Array, offsets: Uint32Array, k: u32, exclude_history: bool) -> napi::Result<Uint32Array> {
+    pub fn top_k_sync(
+        &self,
+        items: Uint32Array,
+        offsets: Uint32Array,
+        k: u32,
+        exclude_history: bool,
+    ) -> napi::Result<Uint32Array> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        Ok(Uint32Array::from(lock(&self.inner)?.top_k(&seqs, k as usize, exclude_history).napi()?))
+        Ok(Uint32Array::from(
+            lock(&self.inner)?
+                .top_k(&seqs, k as usize, exclude_history)
+                .napi()?,
+        ))
     }
 
     /// `topKSync` on a worker thread.
     #[napi(catch_unwind, ts_return_type = "Promise<Uint32Array>")]
-    pub fn top_k(&self, items: Uint32Array, offsets: Uint32Array, k: u32, exclude_history: bool) -> napi::Result<AsyncTask<TopKTask>> {
+    pub fn top_k(
+        &self,
+        items: Uint32Array,
+        offsets: Uint32Array,
+        k: u32,
+        exclude_history: bool,
+    ) -> napi::Result<AsyncTask<TopKTask>> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        Ok(AsyncTask::new(TopKTask { model: Arc::clone(&self.inner), seqs, k: k as usize, exclude_history }))
+        Ok(AsyncTask::new(TopKTask {
+            model: Arc::clone(&self.inner),
+            seqs,
+            k: k as usize,
+            exclude_history,
+        }))
     }
 
     /// Top-`k` lists in both ranking modes from one scoring pass, on a worker thread: resolves to
     /// `[2, users, k]` row-major (first every full-catalogue list, then every history-excluded one).
     #[napi(catch_unwind, ts_return_type = "Promise<Uint32Array>")]
-    pub fn top_k_both_modes(&self, items: Uint32Array, offsets: Uint32Array, k: u32) -> napi::Result<AsyncTask<TopKBothTask>> {
+    pub fn top_k_both_modes(
+        &self,
+        items: Uint32Array,
+        offsets: Uint32Array,
+        k: u32,
+    ) -> napi::Result<AsyncTask<TopKBothTask>> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        Ok(AsyncTask::new(TopKBothTask { model: Arc::clone(&self.inner), seqs, k: k as usize }))
+        Ok(AsyncTask::new(TopKBothTask {
+            model: Arc::clone(&self.inner),
+            seqs,
+            k: k as usize,
+        }))
     }
 
     /// Scores of every item per history, row-major `[users, numItems]` (column c = item id c+1).
     #[napi(catch_unwind)]
-    pub fn scores_sync(&self, items: Uint32Array, offsets: Uint32Array) -> napi::Result<Float32Array> {
+    pub fn scores_sync(
+        &self,
+        items: Uint32Array,
+        offsets: Uint32Array,
+    ) -> napi::Result<Float32Array> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
         Ok(Float32Array::from(lock(&self.inner)?.scores(&seqs).napi()?))
     }
@@ -186,7 +243,11 @@ impl Task for TrainEpochTask {
     type JsValue = f64;
 
     fn compute(&mut self) -> napi::Result<f64> {
-        lock(&self.model)?.train_epoch(&self.seqs, self.batch_size, &mut |_| {}).napi()
+        crate::error::guard(|| {
+            lock(&self.model)?
+                .train_epoch(&self.seqs, self.batch_size, &mut |_| {})
+                .napi()
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: f64) -> napi::Result<f64> {
@@ -207,7 +268,11 @@ impl Task for TopKTask {
     type JsValue = Uint32Array;
 
     fn compute(&mut self) -> napi::Result<Vec<u32>> {
-        lock(&self.model)?.top_k(&self.seqs, self.k, self.exclude_history).napi()
+        crate::error::guard(|| {
+            lock(&self.model)?
+                .top_k(&self.seqs, self.k, self.exclude_history)
+                .napi()
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Vec<u32>) -> napi::Result<Uint32Array> {
@@ -227,9 +292,11 @@ impl Task for TopKBothTask {
     type JsValue = Uint32Array;
 
     fn compute(&mut self) -> napi::Result<Vec<u32>> {
-        let (mut full, excl) = lock(&self.model)?.top_k_both(&self.seqs, self.k).napi()?;
-        full.extend(excl);
-        Ok(full)
+        crate::error::guard(|| {
+            let (mut full, excl) = lock(&self.model)?.top_k_both(&self.seqs, self.k).napi()?;
+            full.extend(excl);
+            Ok(full)
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Vec<u32>) -> napi::Result<Uint32Array> {

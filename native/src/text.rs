@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use eager_core::text as core;
-use napi::bindgen_prelude::{AsyncTask, FnArgs, Float32Array};
+use napi::bindgen_prelude::{AsyncTask, Float32Array, FnArgs};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status, Task};
 use napi_derive::napi;
@@ -13,7 +13,8 @@ use crate::error::IntoNapi;
 
 /// Progress callback `(done, total)`, called from the worker thread without blocking it; weak,
 /// so it does not keep the process alive.
-type ProgressFn = ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false, true>;
+type ProgressFn =
+    ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false, true>;
 
 /// Options of `SentenceEncoder.load`.
 #[napi(object)]
@@ -46,8 +47,11 @@ impl SentenceEncoder {
     /// Loads `config.json`, `tokenizer.json` and `model.safetensors`/`pytorch_model.bin`.
     #[napi(factory, catch_unwind)]
     pub fn load(model_dir: String, options: Option<SentenceEncoderOptions>) -> napi::Result<Self> {
-        let enc = core::SentenceEncoder::load(&PathBuf::from(model_dir), to_core_options(options)).napi()?;
-        Ok(SentenceEncoder { inner: Arc::new(enc) })
+        let enc = core::SentenceEncoder::load(&PathBuf::from(model_dir), to_core_options(options))
+            .napi()?;
+        Ok(SentenceEncoder {
+            inner: Arc::new(enc),
+        })
     }
 
     /// Output dimension.
@@ -72,7 +76,9 @@ impl SentenceEncoder {
     #[napi(catch_unwind)]
     pub fn encode_sync(&self, texts: Vec<String>) -> napi::Result<Float32Array> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        Ok(Float32Array::from(self.inner.encode(&refs, &mut |_, _| {}).napi()?))
+        Ok(Float32Array::from(
+            self.inner.encode(&refs, &mut |_, _| {}).napi()?,
+        ))
     }
 
     /// Encodes texts on a worker thread; `onProgress(done, total)` is called after each batch.
@@ -80,8 +86,16 @@ impl SentenceEncoder {
         ts_args_type = "texts: Array<string>, onProgress?: (done: number, total: number) => void",
         ts_return_type = "Promise<Float32Array>"
     )]
-    pub fn encode(&self, texts: Vec<String>, on_progress: Option<ProgressFn>) -> AsyncTask<EncodeTask> {
-        AsyncTask::new(EncodeTask { enc: Arc::clone(&self.inner), texts, progress: on_progress })
+    pub fn encode(
+        &self,
+        texts: Vec<String>,
+        on_progress: Option<ProgressFn>,
+    ) -> AsyncTask<EncodeTask> {
+        AsyncTask::new(EncodeTask {
+            enc: Arc::clone(&self.inner),
+            texts,
+            progress: on_progress,
+        })
     }
 }
 
@@ -97,15 +111,20 @@ impl Task for EncodeTask {
     type JsValue = Float32Array;
 
     fn compute(&mut self) -> napi::Result<Vec<f32>> {
-        let refs: Vec<&str> = self.texts.iter().map(String::as_str).collect();
-        let progress = self.progress.as_ref();
-        self.enc
-            .encode(&refs, &mut |done, total| {
-                if let Some(p) = progress {
-                    p.call(FnArgs::from((done as u32, total as u32)), ThreadsafeFunctionCallMode::NonBlocking);
-                }
-            })
-            .napi()
+        crate::error::guard(|| {
+            let refs: Vec<&str> = self.texts.iter().map(String::as_str).collect();
+            let progress = self.progress.as_ref();
+            self.enc
+                .encode(&refs, &mut |done, total| {
+                    if let Some(p) = progress {
+                        p.call(
+                            FnArgs::from((done as u32, total as u32)),
+                            ThreadsafeFunctionCallMode::NonBlocking,
+                        );
+                    }
+                })
+                .napi()
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Vec<f32>) -> napi::Result<Float32Array> {
@@ -122,7 +141,11 @@ pub fn tfidf_svd(texts: Vec<String>, dim: u32, seed: u32) -> napi::Result<Float3
 
 fn run_tfidf(texts: &[String], dim: u32, seed: u32) -> napi::Result<Vec<f32>> {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let opts = core::TfidfSvdOptions { dim: dim as usize, seed: seed as u64, ..Default::default() };
+    let opts = core::TfidfSvdOptions {
+        dim: dim as usize,
+        seed: seed as u64,
+        ..Default::default()
+    };
     core::tfidf_svd(&refs, opts).napi()
 }
 
@@ -138,7 +161,7 @@ impl Task for TfidfTask {
     type JsValue = Float32Array;
 
     fn compute(&mut self) -> napi::Result<Vec<f32>> {
-        run_tfidf(&self.texts, self.dim, self.seed)
+        crate::error::guard(|| run_tfidf(&self.texts, self.dim, self.seed))
     }
 
     fn resolve(&mut self, _env: Env, output: Vec<f32>) -> napi::Result<Float32Array> {
@@ -166,5 +189,9 @@ pub struct EmbeddingMatrix {
 #[napi(catch_unwind)]
 pub fn load_embedding_file(path: String, name: Option<String>) -> napi::Result<EmbeddingMatrix> {
     let m = core::load_embedding_matrix(&PathBuf::from(path), name.as_deref()).napi()?;
-    Ok(EmbeddingMatrix { rows: m.rows as u32, cols: m.cols as u32, data: Float32Array::from(m.data) })
+    Ok(EmbeddingMatrix {
+        rows: m.rows as u32,
+        cols: m.cols as u32,
+        data: Float32Array::from(m.data),
+    })
 }
