@@ -57,10 +57,9 @@ function fromIndex(s: IndexStream): EagerStreamInput {
 }
 
 /** Loss parts of a step as a plain record (absent parts are left out). */
-/** The loss parts (and gradient norm) of a step report; `step` and `lr` belong to the loop. */
 function lossRecord(r: Record<string, unknown>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(r)) if (typeof v === 'number' && k !== 'step' && k !== 'lr') out[k] = v;
+  for (const [k, v] of Object.entries(r)) if (typeof v === 'number') out[k] = v;
   return out;
 }
 
