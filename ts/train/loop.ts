@@ -90,7 +90,8 @@ export async function runTrainingLoop(model: TrainableModel, opt: LoopOptions): 
       const lr = learningRate(state.step, opt.schedule, opt.maxSteps);
       model.setLearningRate(lr);
       const batch = batcher.next();
-      const losses = await model.trainStep(batch);
+      // The loop owns `step` and `lr`; a model's report may echo them beside its loss parts.
+      const { step: _s, lr: _lr, ...losses } = await model.trainStep(batch);
       if (!Object.values(losses).every(Number.isFinite)) throw new NonFiniteLossError(state.step, losses);
       state.step++;
       state.batcher = batcher.position;
