@@ -92,3 +92,17 @@ describe('index build', () => {
     await expect(loadIndex('/nonexistent/idx')).rejects.toThrow(/no index here/);
   });
 });
+
+describe('index build with the default behaviour trainer', () => {
+  it('trains SASRec on the training part when no trainer is injected', async () => {
+    const small = generateSynthetic({ numItems: 40, numUsers: 60, seed: 2 });
+    const built = await buildIndex(small, {
+      behaviour: { source: 'sasrec', sasrec: { hidden: 8, heads: 1, ffnDim: 16, layers: 1, epochs: 2, patience: 1 } },
+      semantic: { encoder: 'tfidf-svd', tfidfDim: 8 },
+      codes: { k: 8 },
+    });
+    expect(built.behaviour.dim).toBe(8);
+    expect(built.manifest.behaviour).toMatchObject({ source: 'sasrec', dim: 8 });
+    expect(built.behaviour.codes.numItems).toBe(40);
+  });
+});

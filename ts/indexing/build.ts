@@ -22,7 +22,7 @@ export interface IndexProgress {
   message: string;
 }
 
-/** Trains behaviour embeddings on the training part (SASRec); injected to keep this file small. */
+/** Trains behaviour embeddings on the training part (default: SASRec, `ts/sasrec/behaviour.ts`). */
 export type BehaviourTrainer = (
   ds: Dataset,
   split: LeaveOneOutSplit,
@@ -105,8 +105,8 @@ export async function buildIndex(
     }
     behaviour = { dim: m.cols, data: m.data, info: { source: 'file', path: resolve(path) } };
   } else {
-    if (!deps.trainBehaviour) throw new Error('behaviour.source "sasrec" needs a SASRec trainer');
-    behaviour = await deps.trainBehaviour(ds, split, cfg.behaviour.sasrec, cfg.seed, (m) => say('behaviour', m));
+    const train = deps.trainBehaviour ?? (await import('../sasrec/behaviour.js')).sasrecBehaviourTrainer;
+    behaviour = await train(ds, split, cfg.behaviour.sasrec, cfg.seed, (m) => say('behaviour', m));
     behaviour.info = { source: 'sasrec', ...behaviour.info };
   }
   timings.behaviourSeconds = (t() - t0) / 1000;
