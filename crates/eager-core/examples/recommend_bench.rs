@@ -9,31 +9,13 @@
 //! (defaults 2048 users, beam 100, RAYON_NUM_THREADS or 2 threads). Prints one JSON line.
 use std::time::Instant;
 
-use eager_core::codes::CodeTable;
 use eager_core::eager::{EagerConfig, EagerModel, MergeMode, RecommendOptions, StreamInput};
 use eager_core::rng::SeededRng;
 
-const N_ITEMS: usize = 12_101; // Beauty
-const K: usize = 128;
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
 
-fn codes(rng: &mut SeededRng) -> eager_core::Result<CodeTable> {
-    // A random injection of items into the K×K grid: every item a distinct 2-token code.
-    let mut cells: Vec<u32> = (0..(K * K) as u32).collect();
-    rng.shuffle(&mut cells);
-    let flat = cells[..N_ITEMS].iter().flat_map(|&c| [c / K as u32, c % K as u32]).collect();
-    CodeTable::new(K as u32, 2, flat)
-}
-
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
-        })
-        .map_or(-1.0, |kb| kb / 1024.0)
-}
 
 fn main() -> eager_core::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -48,8 +30,8 @@ fn main() -> eager_core::Result<()> {
     let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
 
     let mut rng = SeededRng::new(2024);
-    let codes_b = codes(&mut rng)?;
-    let codes_s = codes(&mut rng)?;
+    let codes_b = random_codes(&mut rng)?;
+    let codes_s = random_codes(&mut rng)?;
     let emb_b: Vec<f32> = (0..N_ITEMS * 96).map(|_| rng.normal()).collect();
     let emb_s: Vec<f32> = (0..N_ITEMS * 768).map(|_| rng.normal()).collect();
     let cfg = EagerConfig::released();

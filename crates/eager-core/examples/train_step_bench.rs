@@ -8,20 +8,13 @@
 //! optimiser breakdown to stderr; `EAGER_BENCH_CONFIG='{...}'` merges JSON over the config.
 use std::time::Instant;
 
-use eager_core::codes::CodeTable;
 use eager_core::eager::{EagerConfig, EagerModel, StreamInput, TrainBatch, Trainer};
 use eager_core::rng::SeededRng;
 
-const N_ITEMS: usize = 12_101; // Beauty
-const K: usize = 128;
+#[path = "common/mod.rs"]
+mod common;
+use common::*;
 
-fn codes(rng: &mut SeededRng) -> eager_core::Result<CodeTable> {
-    // A random bijection of items onto the K×K grid: every item a distinct 2-token code.
-    let mut cells: Vec<u32> = (0..(K * K) as u32).collect();
-    rng.shuffle(&mut cells);
-    let flat = cells[..N_ITEMS].iter().flat_map(|&c| [c / K as u32, c % K as u32]).collect();
-    CodeTable::new(K as u32, 2, flat)
-}
 
 /// Process CPU time (user + system) in seconds, from /proc (Linux; 0 elsewhere).
 fn cpu_seconds() -> f64 {
@@ -62,8 +55,8 @@ fn main() -> eager_core::Result<()> {
     let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
 
     let mut rng = SeededRng::new(2024);
-    let codes_b = codes(&mut rng)?;
-    let codes_s = codes(&mut rng)?;
+    let codes_b = random_codes(&mut rng)?;
+    let codes_s = random_codes(&mut rng)?;
     let emb_b: Vec<f32> = (0..N_ITEMS * 96).map(|_| rng.normal()).collect();
     let emb_s: Vec<f32> = (0..N_ITEMS * 768).map(|_| rng.normal()).collect();
     // EAGER_BENCH_CONFIG: JSON merged over the released configuration (for experiments).

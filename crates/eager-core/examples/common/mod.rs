@@ -1,0 +1,29 @@
+//! Helpers shared by the benchmark examples (`#[path]`-included; not an example itself).
+#![allow(dead_code)]
+
+use eager_core::codes::CodeTable;
+use eager_core::rng::SeededRng;
+
+/// Beauty's catalogue size and the released code's K: the reference's workload.
+pub const N_ITEMS: usize = 12_101;
+pub const K: usize = 128;
+
+/// A random injection of items into the K×K grid: every item a distinct 2-token code.
+pub fn random_codes(rng: &mut SeededRng) -> eager_core::Result<CodeTable> {
+    let mut cells: Vec<u32> = (0..(K * K) as u32).collect();
+    rng.shuffle(&mut cells);
+    let flat = cells[..N_ITEMS].iter().flat_map(|&c| [c / K as u32, c % K as u32]).collect();
+    CodeTable::new(K as u32, 2, flat)
+}
+
+/// Peak resident memory of this process in MB (VmHWM from /proc; -1 where unavailable).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+        })
+        .map_or(-1.0, |kb| kb / 1024.0)
+}
