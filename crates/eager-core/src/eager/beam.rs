@@ -64,12 +64,14 @@ pub struct Recommendation {
     pub scores: Vec<f32>,
 }
 
-/// A live beam: trie node, tokens so far, summed log-probability.
+/// A live beam: trie node, tokens so far, summed log-probability, and its row in the
+/// decoder state (and in the current log-probability block).
 #[derive(Debug, Clone)]
 struct Beam {
     node: u32,
     tokens: Vec<u32>,
     score: f32,
+    row: u32,
 }
 
 /// Sorts (item, score) best first; ties by item id for determinism.
@@ -77,15 +79,31 @@ fn sort_desc(v: &mut [(u32, f32)]) {
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
 }
 
-/// Keeps the `n` best candidates (score descending, then lexicographic tokens).
-fn keep_best(mut cands: Vec<Beam>, n: usize) -> Vec<Beam> {
-    let by = |a: &Beam, b: &Beam| b.score.total_cmp(&a.score).then_with(|| a.tokens.cmp(&b.tokens));
+/// The `n` best candidates `(score, beam, token, child)` of `beams` as new beams (score
+/// descending, then lexicographic tokens); the new beams' `row` is their parent's until the
+/// caller lays out the next level.
+fn keep_best(beams: &[Beam], mut cands: Vec<(f32, u32, u32, u32)>, n: usize) -> Vec<Beam> {
+    let by = |a: &(f32, u32, u32, u32), b: &(f32, u32, u32, u32)| {
+        b.0.total_cmp(&a.0).then_with(|| {
+            let (ta, tb) = (&beams[a.1 as usize].tokens, &beams[b.1 as usize].tokens);
+            ta.cmp(tb).then(a.2.cmp(&b.2))
+        })
+    };
     if cands.len() > n {
         cands.select_nth_unstable_by(n, by);
         cands.truncate(n);
     }
     cands.sort_by(by);
     cands
+        .into_iter()
+        .map(|(score, j, t, child)| {
+            let parent = &beams[j as usize];
+            let mut tokens = Vec::with_capacity(parent.tokens.len() + 1);
+            tokens.extend_from_slice(&parent.tokens);
+            tokens.push(t);
+            Beam { node: child, tokens, score, row: parent.row }
+        })
+        .collect()
 }
 
 impl EagerModel {
@@ -107,7 +125,8 @@ impl EagerModel {
     }
 
     /// Beam search in one stream for encoded users; per user up to `beam` finished
-    /// `(item, log-likelihood)`, best first.
+    /// `(item, log-likelihood)`, best first. Decoding is incremental: each level runs only the
+    /// newest position of every beam over the cached keys | values of its prefix.
     pub fn beam_search(&self, stream: &Stream, enc: &Encoded, beam: usize) -> Result<Vec<Vec<(u32, f32)>>> {
         let b = enc.states.dim(0)?;
         let dec = &stream.decoder;
@@ -115,36 +134,43 @@ impl EagerModel {
         let (k, l) = (dec.k(), dec.code_len());
         let beam = beam.max(1);
         let kvs = dec.memory_kvs(&enc.memory())?;
-        let mut beams: Vec<Vec<Beam>> = vec![vec![Beam { node: CodeTrie::ROOT, tokens: Vec::new(), score: 0.0 }]; b];
+        // Level 0: one row per user (the start token), beam j of user u reads row `row`.
+        let (mut logp, mut state) = dec.start(b, enc, &kvs)?; // [B, K]
+        let mut beams: Vec<Vec<Beam>> =
+            (0..b).map(|u| vec![Beam { node: CodeTrie::ROOT, tokens: Vec::new(), score: 0.0, row: u as u32 }]).collect();
         for level in 0..l {
-            // Same number of rows per user (query folding); padding rows repeat a real beam.
-            let r = beams.iter().map(|v| v.len()).max().unwrap_or(1).max(1);
-            let mut prefixes = Vec::with_capacity(b * r * level);
-            for v in &beams {
-                for j in 0..r {
-                    let src = v.get(j).or_else(|| v.first());
-                    match src {
-                        Some(bm) => prefixes.extend_from_slice(&bm.tokens),
-                        None => prefixes.extend(std::iter::repeat_n(0, level)),
-                    }
-                }
-            }
-            let logp = dec.next_log_probs(&prefixes, b * r, level, enc, &kvs)?; // [B·R, K]
-            let logp: Vec<f32> = logp.flatten_all()?.to_vec1()?;
-            for (u, v) in beams.iter_mut().enumerate() {
-                let mut cands = Vec::new();
+            let lp: Vec<f32> = logp.flatten_all()?.to_vec1()?;
+            for v in beams.iter_mut() {
+                // Candidates as (score, beam, token, child); only the kept ones become beams.
+                let mut cands: Vec<(f32, u32, u32, u32)> = Vec::new();
                 for (j, bm) in v.iter().enumerate() {
-                    let row = &logp[(u * r + j) * k..(u * r + j + 1) * k];
+                    let row = &lp[bm.row as usize * k..(bm.row as usize + 1) * k];
                     for &t in trie.allowed_tokens(bm.node) {
                         if let Some(child) = trie.child(bm.node, t) {
-                            let mut tokens = bm.tokens.clone();
-                            tokens.push(t);
-                            cands.push(Beam { node: child, tokens, score: bm.score + row[t as usize] });
+                            cands.push((bm.score + row[t as usize], j as u32, t, child));
                         }
                     }
                 }
-                *v = keep_best(cands, beam);
+                *v = keep_best(v, cands, beam);
             }
+            if level + 1 == l {
+                break;
+            }
+            // Same number of rows per user (query folding); padding rows repeat a real beam.
+            let r = beams.iter().map(|v| v.len()).max().unwrap_or(1).max(1);
+            let mut parents = Vec::with_capacity(b * r);
+            let mut tokens = Vec::with_capacity(b * r);
+            for (u, v) in beams.iter_mut().enumerate() {
+                for j in 0..r {
+                    let (parent, token) = v.get(j).or_else(|| v.first()).map_or((0, 0), |bm| (bm.row, bm.tokens[level]));
+                    parents.push(parent);
+                    tokens.push(token);
+                }
+                for (j, bm) in v.iter_mut().enumerate() {
+                    bm.row = (u * r + j) as u32;
+                }
+            }
+            (logp, state) = dec.step(&state, &parents, &tokens, enc, &kvs)?; // [B·R, K]
         }
         Ok(beams
             .into_iter()

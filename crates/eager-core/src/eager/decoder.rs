@@ -28,6 +28,22 @@ pub struct DecoderOut {
     pub summary: Option<Tensor>,
 }
 
+/// Incremental decoding state: every decoder layer's self-attention keys | values of the
+/// positions decoded so far, `[rows, len, 2d]` per layer.
+#[derive(Debug, Clone)]
+pub struct DecodeState {
+    kv: Vec<Tensor>,
+    rows: usize,
+    len: usize,
+}
+
+impl DecodeState {
+    /// Rows (beams) held.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
 /// A code decoder.
 #[derive(Debug, Clone)]
 pub struct CodeDecoder {
@@ -223,6 +239,76 @@ impl CodeDecoder {
         let w = self.tokens.as_tensor().narrow(0, m * self.k, self.k)?; // [K, d]
         let logits = last.matmul(&w.t()?)?; // [N, K]
         Ok(candle_nn::ops::log_softmax(&logits, D::Minus1)?)
+    }
+
+    /// Starts incremental decoding for `b` encoded users (one row each): runs the start token
+    /// and returns the level-0 log-probabilities `[B, K]` with the decoding state.
+    pub fn start(&self, b: usize, enc: &Encoded, kvs: &[Option<Tensor>]) -> Result<(Tensor, DecodeState)> {
+        let ids = vec![self.sos(); b];
+        self.advance(&ids, 0, &[], enc, kvs)
+    }
+
+    /// One incremental step: row `r` of the new state continues row `parents[r]` of `state`
+    /// with code token `tokens[r]` (a token of level `state.len() - 1`); returns the next
+    /// level's log-probabilities `[N, K]` (N = `parents.len()`) and the new state. Row `r`
+    /// uses memory row `r / (N / Bk)` (query folding). Equal to [`CodeDecoder::next_log_probs`]
+    /// on the whole prefix, computing only the newest position.
+    pub fn step(
+        &self,
+        state: &DecodeState,
+        parents: &[u32],
+        tokens: &[u32],
+        enc: &Encoded,
+        kvs: &[Option<Tensor>],
+    ) -> Result<(Tensor, DecodeState)> {
+        let level = state.len; // position of the new token = its code level + 1
+        if level == 0 || level > self.len - 1 || parents.len() != tokens.len() {
+            return Err(EagerError::invalid(format!(
+                "decoder: step at position {level} with {} parents and {} tokens (code length {})",
+                parents.len(),
+                tokens.len(),
+                self.len
+            )));
+        }
+        if let Some(&t) = tokens.iter().find(|&&t| t as usize >= self.k) {
+            return Err(EagerError::invalid(format!("decoder: code token {t} >= K = {}", self.k)));
+        }
+        if let Some(&p) = parents.iter().find(|&&p| p as usize >= state.rows) {
+            return Err(EagerError::invalid(format!("decoder: parent row {p} >= {} rows", state.rows)));
+        }
+        let ids: Vec<u32> = tokens.iter().map(|&t| ((level - 1) * self.k) as u32 + t).collect();
+        let idx = Tensor::from_slice(parents, parents.len(), self.tokens.device())?;
+        let past = state.kv.iter().map(|kv| Ok(kv.index_select(&idx, 0)?)).collect::<Result<Vec<_>>>()?; // [N, t, 2d] each
+        self.advance(&ids, level, &past, enc, kvs)
+    }
+
+    /// Runs vocabulary ids `ids` `[N]` at position `pos` over `past` and returns the
+    /// log-probabilities of the code token at level `pos` `[N, K]` with the extended state.
+    fn advance(
+        &self,
+        ids: &[u32],
+        pos: usize,
+        past: &[Tensor],
+        enc: &Encoded,
+        kvs: &[Option<Tensor>],
+    ) -> Result<(Tensor, DecodeState)> {
+        let n = ids.len();
+        let dev = self.tokens.device();
+        let idt = Tensor::from_slice(ids, n, dev)?;
+        let x = self.tokens.as_tensor().index_select(&idt, 0)?.reshape((n, 1, ()))?; // [N, 1, d]
+        let p = self.positions.as_tensor().narrow(0, pos, 1)?; // [1, d]
+        let x = self.ln.forward(&kernels::add_bias(&x, &p)?)?;
+        let mem = enc.memory();
+        let (h, new) = self.layers.step(&x, past, Some((&mem, kvs)))?; // [N, 1, d]
+        let kv = if past.is_empty() {
+            new
+        } else {
+            past.iter().zip(new).map(|(p, k)| Ok(Tensor::cat(&[p, &k], 1)?)).collect::<Result<Vec<_>>>()?
+        };
+        let d = h.dim(2)?;
+        let w = self.tokens.as_tensor().narrow(0, pos * self.k, self.k)?; // [K, d]
+        let logits = h.reshape((n, d))?.matmul(&w.t()?)?; // [N, K]
+        Ok((candle_nn::ops::log_softmax(&logits, D::Minus1)?, DecodeState { kv, rows: n, len: pos + 1 }))
     }
 
     /// Teacher-forced log-likelihood `Σ_l log p(c_l | c_<l)` of full codes `[N, L]`; row `r`

@@ -143,7 +143,8 @@ impl<'a> Noise<'a> {
         Noise { rng: Some(rng) }
     }
 
-    /// Evaluation mode: no dropout.
+    /// Evaluation / inference mode: no dropout, and the feed-forward blocks run the blocked
+    /// inference kernel, which records no gradient (use `train` for anything that backpropagates).
     pub fn eval() -> Self {
         Noise { rng: None }
     }
@@ -253,8 +254,6 @@ impl Block {
             let rows: Vec<u32> = v.iter().enumerate().filter(|(_, &m)| m != 0).map(|(i, _)| i as u32).collect();
             (!rows.is_empty() && rows.len() * 4 <= v.len() * 3).then_some(rows)
         });
-        let n_real = real.as_ref().map_or(0, |r| r.len());
-        let real_rows = real;
         // self-attention
         let qkv = self.qkv.forward(x)?; // [B, T, 3d]
         let spec = AttentionSpec {
@@ -266,8 +265,15 @@ impl Block {
         };
         let a = kernels::self_attention(&qkv, &spec)?; // [B, T, d]
         let a = noise.dropout(&self.self_out.forward(&a)?, c.dropout)?;
-        let mut x = self.self_ln.forward(&(x + a)?)?;
-        // cross-attention
+        let x = self.self_ln.forward(&(x + a)?)?;
+        let x = self.cross_attention(x, mem, noise)?;
+        self.feed_forward(x, real, noise)
+    }
+
+    /// Cross-attention sub-layer `LN(x + drop(attn(x, memory)))` (identity without memory).
+    fn cross_attention(&self, x: Tensor, mem: Option<(&Memory, &Tensor)>, noise: &mut Noise) -> Result<Tensor> {
+        let c = &self.cfg;
+        let mut x = x;
         match (&self.cross, mem) {
             (Some(Cross::Full { q, out, ln, .. }), Some((m, kv))) => {
                 let spec = AttentionSpec {
@@ -291,22 +297,55 @@ impl Block {
             }
             _ => {}
         }
-        // feed-forward
+        Ok(x)
+    }
+
+    /// One incremental decoding step (inference, causal self-attention): `x` `[N, 1, d]` is the
+    /// newest position of each row, `past` `[N, t, 2d]` the keys | values of the row's earlier
+    /// positions (`None` at the first position). Returns the output `[N, 1, d]` and this
+    /// position's keys | values `[N, 1, 2d]` for the next step. Equal to [`Block::forward`] on
+    /// the whole prefix, read at its last position, with t + 1 times less work.
+    pub fn step(&self, x: &Tensor, past: Option<&Tensor>, mem: Option<(&Memory, &Tensor)>) -> Result<(Tensor, Tensor)> {
+        let c = &self.cfg;
+        let d = c.hidden;
+        let mut noise = Noise::eval();
+        let qkv = self.qkv.forward(x)?; // [N, 1, 3d]
+        let q = qkv.narrow(2, 0, d)?; // [N, 1, d]
+        let kv_new = qkv.narrow(2, d, 2 * d)?.contiguous()?; // [N, 1, 2d]
+        let kv = match past {
+            Some(p) => Tensor::cat(&[p, &kv_new], 1)?, // [N, t + 1, 2d]
+            None => kv_new.clone(),
+        };
+        let spec = AttentionSpec { heads: c.heads, causal: false, key_valid: None, dropout: 0.0, seed: 0 };
+        let a = kernels::cross_attention(&q, &kv, &spec)?; // [N, 1, d]
+        let a = self.self_out.forward(&a)?;
+        let x = self.self_ln.forward(&(x + a)?)?;
+        let x = self.cross_attention(x, mem, &mut noise)?;
+        Ok((self.feed_forward(x, None, &mut noise)?, kv_new))
+    }
+
+    /// Feed-forward sub-layer `LN(x + drop(W2 gelu(W1 x + b1) + b2))`; with `real_rows`, only
+    /// those rows of `[B·T]` run (padding rows are never read again). Inference uses the
+    /// blocked kernel that keeps no intermediate.
+    fn feed_forward(&self, x: Tensor, real_rows: Option<Vec<u32>>, noise: &mut Noise) -> Result<Tensor> {
+        let c = &self.cfg;
         let b1 = self.fc1.bias().ok_or_else(|| crate::EagerError::invalid("ffn.fc1 without bias"))?;
         let b2 = self.fc2.bias().ok_or_else(|| crate::EagerError::invalid("ffn.fc2 without bias"))?;
+        let ffn = if noise.training() { kernels::feed_forward } else { kernels::feed_forward_eval };
         let h = match real_rows {
             // Padded positions are never read again (masked as keys, their outputs unused), so
             // the FFN, the widest part of the layer, runs on the real rows only.
             Some(rows) => {
                 let (b, t, d) = x.dims3()?;
+                let n_real = rows.len();
                 let idx = Tensor::from_vec(rows, n_real, x.device())?;
                 let xr = x.reshape((b * t, d))?.index_select(&idx, 0)?; // [N_real, d]
-                let hr = kernels::feed_forward(&xr, self.fc1.weight(), b1, self.fc2.weight())?;
+                let hr = ffn(&xr, self.fc1.weight(), b1, self.fc2.weight())?;
                 let hr = noise.dropout(&kernels::add_bias(&hr, b2)?, c.dropout)?;
                 x.zeros_like()?.reshape((b * t, d))?.index_add(&idx, &hr, 0)?.reshape((b, t, d))?
             }
             None => {
-                let h = kernels::feed_forward(&x, self.fc1.weight(), b1, self.fc2.weight())?; // [B, T, d]
+                let h = ffn(&x, self.fc1.weight(), b1, self.fc2.weight())?; // [B, T, d]
                 noise.dropout(&kernels::add_bias(&h, b2)?, c.dropout)?
             }
         };
@@ -331,6 +370,30 @@ impl Stack {
     /// Cross-attention keys/values of every layer (computed once, reused across decode steps).
     pub fn memory_kvs(&self, mem: &Memory) -> Result<Vec<Option<Tensor>>> {
         self.blocks.iter().map(|b| b.memory_kv(mem)).collect()
+    }
+
+    /// One incremental decoding step through every block (see [`Block::step`]): `past[i]` is
+    /// block `i`'s keys | values `[N, t, 2d]` of the earlier positions (empty at the first
+    /// position). Returns the output `[N, 1, d]` and each block's keys | values `[N, 1, 2d]` of
+    /// this position.
+    pub fn step(
+        &self,
+        x: &Tensor,
+        past: &[Tensor],
+        mem: Option<(&Memory, &[Option<Tensor>])>,
+    ) -> Result<(Tensor, Vec<Tensor>)> {
+        let mut h = x.clone();
+        let mut kvs = Vec::with_capacity(self.blocks.len());
+        for (i, b) in self.blocks.iter().enumerate() {
+            let m = match mem {
+                Some((m, kv)) => kv.get(i).and_then(|k| k.as_ref()).map(|kv| (m, kv)),
+                None => None,
+            };
+            let (out, kv) = b.step(&h, past.get(i), m)?;
+            h = out;
+            kvs.push(kv);
+        }
+        Ok((h, kvs))
     }
 
     /// Runs every layer. `kvs` from [`Stack::memory_kvs`] when the blocks have cross-attention.

@@ -29,6 +29,72 @@ pub fn feed_forward(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor) -> candle
     y.reshape(dims)
 }
 
+/// Rows per block of [`feed_forward_eval`]: the `[rows, ffn]` intermediate of one block stays
+/// in cache (64 × 1024 floats = 256 KiB) and is reused by the task that made it.
+const EVAL_BLOCK: usize = 64;
+
+/// Inference-only `gelu(x W1ᵀ + b1) W2ᵀ` (no backward, nothing kept for one): on CPU the rows
+/// run in blocks of [`EVAL_BLOCK`] through a per-task intermediate, so the `[N, ffn]` tensor is
+/// never allocated (at beam-search sizes that allocation, page faults included, cost as much as
+/// the arithmetic). Elsewhere the composed ops. Same maths as [`feed_forward`].
+pub fn feed_forward_eval(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor) -> candle_core::Result<Tensor> {
+    if !x.device().is_cpu() {
+        return feed_forward(&x.detach(), &w1.detach(), &b1.detach(), &w2.detach());
+    }
+    let dims = x.dims().to_vec();
+    let d = dims[dims.len() - 1];
+    let n = x.elem_count() / d.max(1);
+    let f = w1.dim(0)?;
+    if w1.dims2()? != (f, d) || b1.dims1()? != f || w2.dims2()? != (d, f) {
+        return Err(msg(format!("feed-forward: x {dims:?}, w1 {:?}, b1 {:?}, w2 {:?}", w1.dims(), b1.dims(), w2.dims())));
+    }
+    let mut y = vec![0f32; n * d];
+    if n > 0 && d > 0 && f > 0 {
+        let name = "eager-feed-forward-eval";
+        with_slice(x, name, |xs| {
+            with_slice(w1, name, |w1s| {
+                with_slice(b1, name, |b1s| {
+                    with_slice(w2, name, |w2s| {
+                        y.par_chunks_mut(EVAL_BLOCK * d).zip(xs.par_chunks(EVAL_BLOCK * d)).for_each_init(
+                            || vec![0f32; EVAL_BLOCK * f],
+                            |z, (yb, xb)| {
+                                let rows = xb.len() / d;
+                                let z = &mut z[..rows * f];
+                                // SAFETY: every pointer/stride pair describes its slice exactly:
+                                // z [rows, f] row-major; xb [rows, d]; W1ᵀ [d, f] read from W1
+                                // [f, d] (rs 1, cs d); h = z [rows, f]; W2ᵀ [f, d] read from W2
+                                // [d, f] (rs 1, cs f); yb [rows, d]. read_dst = false: dst is
+                                // only written.
+                                unsafe {
+                                    gemm::gemm(
+                                        rows, f, d, z.as_mut_ptr(), 1, f as isize, false, xb.as_ptr(), 1,
+                                        d as isize, w1s.as_ptr(), d as isize, 1, 0.0f32, 1.0f32, false, false,
+                                        false, gemm::Parallelism::None,
+                                    );
+                                }
+                                for zr in z.chunks_exact_mut(f) {
+                                    for (v, b) in zr.iter_mut().zip(b1s) {
+                                        *v = gelu(*v + b);
+                                    }
+                                }
+                                unsafe {
+                                    gemm::gemm(
+                                        rows, d, f, yb.as_mut_ptr(), 1, d as isize, false, z.as_ptr(), 1,
+                                        f as isize, w2s.as_ptr(), f as isize, 1, 0.0f32, 1.0f32, false, false,
+                                        false, gemm::Parallelism::None,
+                                    );
+                                }
+                            },
+                        );
+                        Ok(())
+                    })
+                })
+            })
+        })?;
+    }
+    Tensor::from_vec(y, dims, x.device())
+}
+
 struct FeedForwardOp {
     /// Pre-activation `x W1ᵀ + b1` and activation `gelu(.)`, `[N, F]` each, for the backward.
     cache: Mutex<Option<(Tensor, Tensor)>>,
@@ -173,6 +239,21 @@ mod tests {
             .reshape((2, 7, 12))?;
         let diff = (&fused - &plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(diff < 1e-5, "forward diff {diff}");
+        let eval = feed_forward_eval(x.as_tensor(), w1.as_tensor(), b1.as_tensor(), w2.as_tensor())?;
+        let diff = (&eval - &plain)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 1e-5, "eval forward diff {diff}");
+        // Several blocks, the last one partial (150 rows = 2·64 + 22).
+        let xl = Tensor::randn(0f32, 1.0, (3, 50, 12), &dev)?;
+        let eval_l = feed_forward_eval(&xl, w1.as_tensor(), b1.as_tensor(), w2.as_tensor())?;
+        let plain_l = xl
+            .reshape((150, 12))?
+            .matmul(&w1.as_tensor().t()?)?
+            .broadcast_add(b1.as_tensor())?
+            .gelu_erf()?
+            .matmul(&w2.as_tensor().t()?)?
+            .reshape((3, 50, 12))?;
+        let diff = (&eval_l - &plain_l)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 1e-5, "eval forward diff (blocks) {diff}");
         let g1 = (fused * &w)?.sum_all()?.backward()?;
         let g2 = (plain * &w)?.sum_all()?.backward()?;
         for v in [&x, &w1, &b1, &w2] {

@@ -12,6 +12,6 @@ pub mod layer_norm;
 pub use attention::{cross_attention, self_attention, AttentionSpec};
 pub use bias::add_bias;
 pub use dropout::dropout;
-pub use ffn::feed_forward;
+pub use ffn::{feed_forward, feed_forward_eval};
 pub use gelu::bias_gelu;
 pub use layer_norm::layer_norm;
