@@ -4,6 +4,11 @@
 use eager_core::codes::CodeTable;
 use eager_core::rng::SeededRng;
 
+/// The allocator of the Node addon (`native/src/lib.rs`), so the benchmarks measure what
+/// services run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Beauty's catalogue size and the released code's K: the reference's workload.
 pub const N_ITEMS: usize = 12_101;
 pub const K: usize = 128;

@@ -109,7 +109,7 @@ impl CustomOp2 for SoftmaxCrossEntropyGrad {
 }
 
 /// Row kernels with a vectorisable exp; AVX2+FMA versions are picked at run time.
-mod kernels {
+pub(crate) mod kernels {
     /// `e^x` for f32 by range reduction `x = n·ln2 + r`, |r| ≤ ln2/2, and a degree-6 polynomial
     /// (relative error ~2e-7, flush to 0 below -87). Branch-free, so loops over it vectorise,
     /// unlike calls to libm's `expf` (which dominated the cross-entropy time).
@@ -162,6 +162,32 @@ mod kernels {
         for (o, &v) in out.iter_mut().zip(row) {
             *o = exp(v - max) * scale;
         }
+    }
+
+    #[inline(always)]
+    fn softmax_in_place_generic(row: &mut [f32], g: f32) -> (f32, f32) {
+        let (max, sum) = max_and_sum_exp_generic(row);
+        let scale = g / sum;
+        for v in row.iter_mut() {
+            *v = exp(*v - max) * scale;
+        }
+        (max, sum)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn softmax_in_place_avx2(row: &mut [f32], g: f32) -> (f32, f32) {
+        softmax_in_place_generic(row, g)
+    }
+
+    /// `row = softmax(row) · g`; returns the `(max, Σ exp(row - max))` of the input row.
+    pub fn softmax_in_place(row: &mut [f32], g: f32) -> (f32, f32) {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked above).
+            return unsafe { softmax_in_place_avx2(row, g) };
+        }
+        softmax_in_place_generic(row, g)
     }
 
     #[cfg(target_arch = "x86_64")]

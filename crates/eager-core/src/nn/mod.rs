@@ -16,6 +16,7 @@
 //! | [`TransformerLayer`] | `TransformerLayer::new(store, prefix, &TransformerLayerConfig, rng)` | `forward(x [B,T,d], self_mask, cross: Option<(&mem [B,S,d], Option<&mask>)>, train, rng)` |
 //! | [`masks`] | `causal_mask(t, dev) [1,1,T,T]`, `key_padding_mask(valid, b, s, dev) [B,1,1,S]`, `key_padding_mask_from_ids`, `combine` | additive, `MASKED = -1e9` |
 //! | [`loss`] | `cross_entropy(logits [N,C], targets u32 [N])` | mean over rows |
+//! | [`linear_cross_entropy`] | `linear_cross_entropy(h [N,d], weight [C,d], targets &[u32])` | mean CE of `h Wᵀ`, logits never materialised |
 //!
 //! Masks are additive f32 tensors broadcastable to the scores `[B, heads, T, S]`.
 //! Optimisers and schedules live in [`crate::optim`].
@@ -26,6 +27,7 @@ pub mod feed_forward;
 pub mod init;
 pub mod layer_norm;
 pub mod linear;
+pub mod linear_cross_entropy;
 pub mod loss;
 pub mod masks;
 pub mod transformer_layer;
@@ -40,4 +42,5 @@ pub use feed_forward::{Activation, FeedForward};
 pub use init::{join, save_tensors_atomic, ParamStore};
 pub use layer_norm::{layer_norm, LayerNorm};
 pub use linear::{linear_forward, Linear};
+pub use linear_cross_entropy::linear_cross_entropy;
 pub use transformer_layer::{TransformerLayer, TransformerLayerConfig};

@@ -2,13 +2,10 @@
 use candle_core::{Device, Tensor};
 
 use crate::error::{EagerError, Result};
-use crate::nn::{masks, loss, Dropout, Embedding, LayerNorm, ParamStore, TransformerLayer, TransformerLayerConfig};
+use crate::nn::{linear_cross_entropy, masks, Dropout, Embedding, LayerNorm, ParamStore, TransformerLayer, TransformerLayerConfig};
 use crate::rng::SeededRng;
 use crate::sasrec::batch::{TrainBatch, PAD};
 use crate::sasrec::config::SasRecConfig;
-
-/// Rows of the `[rows, numItems]` logits computed at once in [`SasRecModel::loss`].
-const LOGIT_ROWS: usize = 256;
 
 /// Parameters: `item_emb.weight [numItems+1, d]` (row 0 = padding), `pos_emb.weight [maxLen, d]`
 /// (row 0 = the most recent position), `emb_norm.*` (post-LN) or `final_norm.*` (pre-LN),
@@ -121,22 +118,8 @@ impl SasRecModel {
         let h = h.reshape((batch.b * batch.t, self.cfg.hidden))?; // [B*T, d]
         let idx = Tensor::from_slice(&batch.positions, batch.positions.len(), dev)?;
         let h = h.index_select(&idx, 0)?; // [N, d]
-        let table_t = self.item_table()?.t()?; // [d, numItems]
-        let n = batch.targets.len();
-        // Row chunks keep every [rows, numItems] logits/gradient buffer small enough for the
-        // allocator to reuse (one big buffer per batch would be a fresh mmap, page faults and all).
-        let mut total: Option<Tensor> = None;
-        for start in (0..n).step_by(LOGIT_ROWS) {
-            let rows = LOGIT_ROWS.min(n - start);
-            let logits = h.narrow(0, start, rows)?.matmul(&table_t)?; // [rows, numItems]
-            let targets = Tensor::from_slice(&batch.targets[start..start + rows], rows, dev)?;
-            let part = (loss::cross_entropy(&logits, &targets)? * (rows as f64 / n as f64))?;
-            total = Some(match total {
-                Some(t) => (t + part)?,
-                None => part,
-            });
-        }
-        total.ok_or_else(|| EagerError::invalid("sasrec: batch without targets"))
+        // Full softmax over the catalogue without materialising the [N, numItems] logits.
+        linear_cross_entropy(&h, &self.item_table()?, &batch.targets)
     }
 
     /// Scores of every item `[B, numItems]` after left-padded histories `[B, T]` (evaluation mode).
