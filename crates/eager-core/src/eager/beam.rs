@@ -183,6 +183,63 @@ impl EagerModel {
             .collect())
     }
 
+    /// Code log-likelihood in one stream of each user's candidate items `cands[u]` for encoded
+    /// users, decoded incrementally with every distinct code prefix of a user run once (the
+    /// candidates of a user share most first-level prefixes). Same values as
+    /// [`EagerModel::score_items`], a fraction of the work.
+    pub fn score_candidates(&self, stream: &Stream, enc: &Encoded, cands: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let b = cands.len();
+        if b != enc.states.dim(0)? {
+            return Err(EagerError::invalid(format!("score_candidates: {b} candidate lists for {} users", enc.states.dim(0)?)));
+        }
+        let dec = &stream.decoder;
+        let (k, l) = (dec.k(), dec.code_len());
+        let codes: Vec<Vec<u32>> = cands.iter().map(|v| stream.codes_of(v)).collect::<Result<_>>()?; // [C_u · L] each
+        let mut scores: Vec<Vec<f32>> = cands.iter().map(|v| vec![0f32; v.len()]).collect();
+        let kvs = dec.memory_kvs(&enc.memory())?;
+        let (mut logp, mut state) = dec.start(b, enc, &kvs)?; // [B, K]
+        // Row of the current log-probability block that holds each candidate's prefix.
+        let mut row_of: Vec<Vec<u32>> = cands.iter().enumerate().map(|(u, v)| vec![u as u32; v.len()]).collect();
+        for level in 0..l {
+            let lp: Vec<f32> = logp.flatten_all()?.to_vec1()?;
+            for u in 0..b {
+                for (i, s) in scores[u].iter_mut().enumerate() {
+                    *s += lp[row_of[u][i] as usize * k + codes[u][i * l + level] as usize];
+                }
+            }
+            if level + 1 == l {
+                break;
+            }
+            // Distinct (parent row, token) pairs per user become the next level's rows; every
+            // user gets the same number R of rows (query folding), padding repeats a real one.
+            let mut distinct: Vec<Vec<(u32, u32)>> = Vec::with_capacity(b);
+            for u in 0..b {
+                let mut pairs: Vec<(u32, u32)> =
+                    (0..cands[u].len()).map(|i| (row_of[u][i], codes[u][i * l + level])).collect();
+                pairs.sort_unstable();
+                pairs.dedup();
+                distinct.push(pairs);
+            }
+            let r = distinct.iter().map(|v| v.len()).max().unwrap_or(1).max(1);
+            let mut parents = Vec::with_capacity(b * r);
+            let mut tokens = Vec::with_capacity(b * r);
+            for (u, pairs) in distinct.iter().enumerate() {
+                for j in 0..r {
+                    let (p, t) = pairs.get(j).or_else(|| pairs.first()).copied().unwrap_or((u as u32, 0));
+                    parents.push(p);
+                    tokens.push(t);
+                }
+                for (i, row) in row_of[u].iter_mut().enumerate() {
+                    let key = (*row, codes[u][i * l + level]);
+                    let j = pairs.binary_search(&key).map_err(|_| EagerError::invalid("score_candidates: lost prefix"))?;
+                    *row = (u * r + j) as u32;
+                }
+            }
+            (logp, state) = dec.step(&state, &parents, &tokens, enc, &kvs)?; // [B·R, K]
+        }
+        Ok(scores)
+    }
+
     /// Teacher-forced code log-likelihood in one stream of `items` `[B, C]` (row-major, C per
     /// user) for encoded users. Returns `[B·C]`.
     pub fn score_items(&self, stream: &Stream, enc: &Encoded, items: &[u32], per_user: usize) -> Result<Vec<f32>> {
@@ -248,8 +305,8 @@ impl EagerModel {
                 .collect()),
             MergeMode::Rescore => {
                 let per_stream = if opts.per_stream == 0 { k } else { opts.per_stream.max(k) };
-                // Union of each stream's top candidates, padded to the same count per user.
-                let mut cands: Vec<Vec<u32>> = (0..b)
+                // Union of each stream's top candidates, scored by both streams.
+                let cands: Vec<Vec<u32>> = (0..b)
                     .map(|u| {
                         let mut v: Vec<u32> = Vec::new();
                         for per in &found {
@@ -262,24 +319,17 @@ impl EagerModel {
                         v
                     })
                     .collect();
-                let c = cands.iter().map(|v| v.len()).max().unwrap_or(1).max(1);
-                let mut flat = Vec::with_capacity(b * c);
-                for v in &mut cands {
-                    let first = v.first().copied().unwrap_or(1);
-                    flat.extend(v.iter().copied());
-                    flat.extend(std::iter::repeat_n(first, c - v.len()));
-                }
-                let mut total = vec![0f32; b * c];
+                let mut total: Vec<Vec<f32>> = cands.iter().map(|v| vec![0f32; v.len()]).collect();
                 for s in &streams {
-                    let ll = self.score_items(s, &enc, &flat, c)?;
-                    for (t, v) in total.iter_mut().zip(ll) {
-                        *t += v;
+                    for (t, ll) in total.iter_mut().zip(self.score_candidates(s, &enc, &cands)?) {
+                        for (a, b) in t.iter_mut().zip(ll) {
+                            *a += b;
+                        }
                     }
                 }
                 Ok((0..b)
                     .map(|u| {
-                        let mut v: Vec<(u32, f32)> =
-                            (0..cands[u].len()).map(|j| (flat[u * c + j], total[u * c + j])).collect();
+                        let mut v: Vec<(u32, f32)> = cands[u].iter().copied().zip(total[u].iter().copied()).collect();
                         sort_desc(&mut v);
                         v.truncate(k);
                         Recommendation {

@@ -312,6 +312,16 @@ fn incremental_decoding_equals_full_prefix_decoding() -> Result<()> {
         assert!(dec.step(&s2, &[0], &[0], &enc, &kvs).is_err());
         assert!(dec.step(&s1, &[6], &[0], &enc, &kvs).is_err());
         assert!(dec.step(&s1, &[0], &[3], &enc, &kvs).is_err());
+        // Candidate rescoring (shared prefixes decoded once) = teacher-forced scoring.
+        let cands: Vec<Vec<u32>> = vec![vec![12, 1, 2, 3, 10, 11], vec![5]];
+        let got = model.score_candidates(stream, &enc, &cands)?;
+        for (u, h) in refs.iter().enumerate() {
+            let all = model.score_all(stream.kind, h)?;
+            for (item, g) in cands[u].iter().zip(&got[u]) {
+                let want = all[*item as usize - 1];
+                assert!((g - want).abs() < 1e-5, "user {u} item {item}: {g} vs {want}");
+            }
+        }
     }
     Ok(())
 }
