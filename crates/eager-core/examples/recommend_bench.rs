@@ -5,8 +5,8 @@
 //! top-5 per stream, union rescored by both streams' log-likelihoods (merge `rescore`).
 //! The weights are untrained (as in the reference): only the speed is meaningful.
 //!
-//! `cargo run --release -p eager-core --example recommend_bench -- [users] [beam] [threads]`
-//! (defaults 2048 users, beam 100, RAYON_NUM_THREADS or 2 threads). Prints one JSON line.
+//! `cargo run --release -p eager-core --example recommend_bench -- [users] [beam] [threads] [batch]`
+//! (defaults 2048 users, beam 100, RAYON_NUM_THREADS or 2 threads, batches of 50). Prints one JSON line.
 use std::time::Instant;
 
 use eager_core::eager::{EagerConfig, EagerModel, MergeMode, RecommendOptions, StreamInput};
@@ -49,7 +49,8 @@ fn main() -> eager_core::Result<()> {
         })
         .collect();
     let refs: Vec<&[u32]> = histories.iter().map(|h| h.as_slice()).collect();
-    let opts = RecommendOptions { k: 5, beam, merge: MergeMode::Rescore, per_stream: 5, batch_users: 50 };
+    let batch_users: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(50);
+    let opts = RecommendOptions { k: 5, beam, merge: MergeMode::Rescore, per_stream: 5, batch_users };
     // One untimed batch (allocator / thread-pool warm-up), then all users timed.
     model.recommend(&refs[..refs.len().min(50)], &opts)?;
     let t0 = Instant::now();

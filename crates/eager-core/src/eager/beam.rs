@@ -265,15 +265,21 @@ impl EagerModel {
 
     /// Top-k items for each history (oldest item first; unknown ids and empty histories are
     /// errors).
+    ///
+    /// The whole call runs on a rayon worker thread: the kernels' parallel loops then start
+    /// on the calling worker instead of each handing its work to the pool and sleeping until it
+    /// is done (a thread switch per op, which dominated single-user latency).
     pub fn recommend(&self, histories: &[&[u32]], opts: &RecommendOptions) -> Result<Vec<Recommendation>> {
         if opts.k == 0 {
             return Err(EagerError::invalid("recommend: k must be >= 1"));
         }
-        let mut out = Vec::with_capacity(histories.len());
-        for chunk in histories.chunks(opts.batch_users.max(1)) {
-            out.extend(self.recommend_chunk(chunk, opts)?);
-        }
-        Ok(out)
+        rayon::scope(|_| {
+            let mut out = Vec::with_capacity(histories.len());
+            for chunk in histories.chunks(opts.batch_users.max(1)) {
+                out.extend(self.recommend_chunk(chunk, opts)?);
+            }
+            Ok(out)
+        })
     }
 
     fn recommend_chunk(&self, histories: &[&[u32]], opts: &RecommendOptions) -> Result<Vec<Recommendation>> {

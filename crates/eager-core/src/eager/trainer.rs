@@ -101,11 +101,16 @@ impl Trainer {
     /// Loss parts of a batch without training (evaluation mode: no dropout, no update).
     pub fn evaluate(&self, batch: &TrainBatch) -> Result<LossParts> {
         let mut rng = self.step_rng(0);
-        Ok(self.model.losses(batch, &mut rng, false)?.1)
+        rayon::scope(|_| Ok(self.model.losses(batch, &mut rng, false)?.1))
     }
 
-    /// One training step on `batch`.
+    /// One training step on `batch` (run on a rayon worker thread, so the kernels' parallel
+    /// loops start on it instead of handing each op to the pool).
     pub fn step(&mut self, batch: &TrainBatch) -> Result<StepReport> {
+        rayon::scope(|_| self.step_on_pool(batch))
+    }
+
+    fn step_on_pool(&mut self, batch: &TrainBatch) -> Result<StepReport> {
         let n = self.adam.step_count() + 1;
         let mut rng = self.step_rng(n);
         let (total, losses) = self.model.losses(batch, &mut rng, true)?;

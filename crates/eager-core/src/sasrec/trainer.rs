@@ -95,13 +95,19 @@ impl SasRec {
         let (mut sum, mut count) = (0.0f64, 0usize);
         for (i, chunk) in batches.into_iter().enumerate() {
             let batch = train_batch(train, chunk);
-            let loss = self.model.loss(&batch, true, &mut epoch_rng)?;
-            let value = loss.to_scalar::<f32>()? as f64;
-            if !value.is_finite() {
-                return Err(EagerError::Numeric(format!("sasrec: loss is {value} at epoch {} batch {i}", self.epochs + 1)));
-            }
-            let grads = loss.backward()?;
-            self.adam.step(self.model.store(), &grads)?;
+            let epoch = self.epochs + 1;
+            let (model, adam, rng) = (&self.model, &mut self.adam, &mut epoch_rng);
+            // On a rayon worker, so parallel kernels start on this thread (no hand-off per op).
+            let value = rayon::scope(|_| -> Result<f64> {
+                let loss = model.loss(&batch, true, rng)?;
+                let value = loss.to_scalar::<f32>()? as f64;
+                if !value.is_finite() {
+                    return Err(EagerError::Numeric(format!("sasrec: loss is {value} at epoch {epoch} batch {i}")));
+                }
+                let grads = loss.backward()?;
+                adam.step(model.store(), &grads)?;
+                Ok(value)
+            })?;
             sum += value * batch.targets.len() as f64;
             count += batch.targets.len();
             on_batch(BatchProgress { batch: i + 1, batches: n_batches, loss: value });
@@ -150,7 +156,7 @@ impl SasRec {
         for chunk in length_sorted_chunks(histories, self.model.config().max_len) {
             let hs: Vec<&[u32]> = chunk.iter().map(|&u| histories.get(u)).collect();
             let (ids, b, t) = history_batch(&hs, self.model.config().max_len);
-            let s: Vec<f32> = self.model.scores(&ids, b, t)?.flatten_all()?.to_vec1()?;
+            let s: Vec<f32> = rayon::scope(|_| -> Result<Vec<f32>> { Ok(self.model.scores(&ids, b, t)?.flatten_all()?.to_vec1()?) })?;
             let a = top_k_rows(&s, n, k, None);
             let e = top_k_rows(&s, n, k, Some(&hs));
             for (r, &u) in chunk.iter().enumerate() {

@@ -162,9 +162,12 @@ impl SentenceEncoder {
         for chunk in order.chunks(self.options.batch_size) {
             let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| seqs[i].clone()).collect();
             let enc = self.tokenizer.pad(&batch);
-            let hidden = self.bert.forward(&enc.ids, &enc.mask, enc.n, enc.max_len)?; // [B, T, d]
-            let pooled = l2_normalize(&mean_pool(&hidden, &enc.mask)?)?; // [B, d]
-            let rows = pooled.flatten_all()?.to_vec1::<f32>()?;
+            // On a rayon worker, so parallel kernels start on this thread (no hand-off per op).
+            let rows = rayon::scope(|_| -> Result<Vec<f32>> {
+                let hidden = self.bert.forward(&enc.ids, &enc.mask, enc.n, enc.max_len)?; // [B, T, d]
+                let pooled = l2_normalize(&mean_pool(&hidden, &enc.mask)?)?; // [B, d]
+                Ok(pooled.flatten_all()?.to_vec1::<f32>()?)
+            })?;
             for (r, &i) in chunk.iter().enumerate() {
                 out[i * d..(i + 1) * d].copy_from_slice(&rows[r * d..(r + 1) * d]);
             }

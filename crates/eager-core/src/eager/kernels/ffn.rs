@@ -56,7 +56,7 @@ pub fn feed_forward_eval(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor) -> c
                 with_slice(b1, name, |b1s| {
                     with_slice(w2, name, |w2s| {
                         y.par_chunks_mut(EVAL_BLOCK * d).zip(xs.par_chunks(EVAL_BLOCK * d)).for_each_init(
-                            || vec![0f32; EVAL_BLOCK * f],
+                            || vec![0f32; EVAL_BLOCK.min(n) * f],
                             |z, (yb, xb)| {
                                 let rows = xb.len() / d;
                                 let z = &mut z[..rows * f];
