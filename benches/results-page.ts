@@ -78,6 +78,19 @@ function machine(r: { provenance: EagerResult['provenance'] }): string {
   return `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB`;
 }
 
+/** Configs that count as "the" EAGER of a dataset, in order of preference: the paper-size default, then the compact CPU one. */
+const MAIN_CONFIGS = ['eager', 'eager-cpu'];
+/** Short-budget ablations: `short-full` is their reference row, `short-<ablation>` the others. */
+const SHORT_PREFIX = 'short-';
+
+function mainOf(eager: EagerResult[]): EagerResult | undefined {
+  for (const c of MAIN_CONFIGS) {
+    const r = eager.find((x) => x.configName === c);
+    if (r) return r;
+  }
+  return undefined;
+}
+
 function ablationOrder(name: string): number {
   const i = Object.keys(ABLATIONS).indexOf(name);
   return i < 0 ? 100 : i;
@@ -138,13 +151,48 @@ const DIFFERENCES = `## Differences from the paper's setup
 - **Hyper-parameters** are this project's (see each result's \`config\` in \`benches/results/\`), not necessarily the
   paper's hidden size 128 / 4 decoder layers / K = 256.`;
 
+/** The short-budget ablation table: every row against `short-full`, validation and test. */
+function shortAblations(short: EagerResult[]): string[] {
+  const ref = short.find((r) => r.configName === `${SHORT_PREFIX}full`);
+  const steps = ref?.selection.stepsRun ?? short[0]?.selection.stepsRun;
+  const name = (r: EagerResult) => {
+    const base = r.configName.slice(SHORT_PREFIX.length);
+    return base === 'full' ? 'full model (all parts on)' : (ABLATIONS[base] ?? base);
+  };
+  const order = (r: EagerResult) => (r === ref ? -1 : ablationOrder(r.configName.slice(SHORT_PREFIX.length)));
+  const rows = [...short].sort((a, b) => order(a) - order(b));
+  const n10 = (m: FlatMetrics | undefined) => m?.['ndcg@10'] ?? null;
+  const delta = (v: number | null, r: number | null) => {
+    if (v === null || r === null || r === 0) return '';
+    const d = (100 * (v - r)) / r;
+    return ` (${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} %)`;
+  };
+  const out = [
+    `**Ablations at a short budget** (${steps ?? '?'} updates each, same compact CPU model, seed and schedule shape; the full-length runs `
+      + 'of the ablations did not fit the CPU time available). Each row is compared with the full model trained for the same budget; '
+      + 'checkpoints chosen on validation NDCG@10, test evaluated once.',
+    '',
+    '| variant | valid N@10 (best) | test R@10 full | test N@10 full | test N@10 excl. history | best step |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const v = n10(r.valid.full);
+    const t = n10(r.test.full);
+    const isRef = r === ref;
+    out.push(`| ${name(r)} | ${fmt(v ?? undefined)}${isRef ? '' : delta(v, n10(ref?.valid.full))} | ${fmt(r.test.full['recall@10'])} | `
+      + `${fmt(t ?? undefined)}${isRef ? '' : delta(t, n10(ref?.test.full))} | ${fmt(r.test['exclude-history']['ndcg@10'])} | ${r.selection.bestStep} / ${r.selection.stepsRun} |`);
+  }
+  return out;
+}
+
 function datasetSection(
   ds: string, eager: EagerResult[], sasrec: SasrecResult | undefined, notes: string | undefined, imgDir: string, images: Map<string, string>,
   pending: Promise<void>[],
 ): string {
   const paper = PAPER[ds];
   const out: string[] = [`## ${ds[0]!.toUpperCase()}${ds.slice(1)}`, ''];
-  const main = eager.find((r) => r.configName === 'eager');
+  const main = mainOf(eager);
+  const isShort = (r: EagerResult) => r.configName.startsWith(SHORT_PREFIX);
   out.push(HEADER, RULE);
   if (paper) {
     out.push(metricRow('EAGER, paper (Table 2)', 'as published', paper.EAGER));
@@ -159,11 +207,15 @@ function datasetSection(
   else out.push(notRunRow('**EAGER, this project**'));
   if (sasrec) ours('SASRec, this project', sasrec.test);
   else out.push(notRunRow('SASRec, this project'));
-  const shown = new Set(eager.filter((r) => r.configName !== 'eager').map((r) => r.configName));
-  for (const r of eager) if (r.configName !== 'eager') ours(label(r), r.test);
+  const others = eager.filter((r) => r !== main && !isShort(r));
+  const short = eager.filter(isShort);
+  const shown = new Set(eager.map((r) => (isShort(r) ? r.configName.slice(SHORT_PREFIX.length) : r.configName)));
+  for (const r of others) ours(label(r), r.test);
   // The ablations are required on beauty at least: show the missing ones there.
   if (ds === 'beauty') for (const [name, what] of Object.entries(ABLATIONS)) if (!shown.has(name)) out.push(notRunRow(`EAGER, this project, ${what}`));
-  out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.');
+  out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.'
+    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration: ${main.description ?? ''}` : ''));
+  if (short.length) out.push('', ...shortAblations(short));
 
   if (main && paper) {
     out.push('', '**Against the paper\'s EAGER** (this project − paper):', '');
@@ -211,6 +263,7 @@ function datasetSection(
     out.push('', `![${ds}: this project against the paper](${imgDir}/${name})`);
   }
   for (const r of eager) {
+    if (isShort(r) && r.configName !== `${SHORT_PREFIX}full`) continue;
     if (!r.curves || (r.curves.loss.length === 0 && r.curves.valid.length === 0)) continue;
     const name = `curves-${ds}-${r.configName}.svg`;
     pending.push(renderSvg(curvesSpec(`${ds}, ${r.configName}: training curves`, r.curves, ['ndcg@10'])).then((svg) => void images.set(name, svg)));
@@ -277,7 +330,8 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
       + 'by hand except the paper\'s published ones.',
     '',
     '**Regenerate:** `npm run bench:repro -- --dataset beauty` (and `sports`, `toys`; ablations: `--config '
-      + 'benches/configs/<behaviour-only|semantic-only|no-gct|no-stt>.json`; baseline: `--model sasrec`), '
+      + 'benches/configs/<behaviour-only|semantic-only|no-gct|no-stt>.json`, or `short-<full|behaviour-only|semantic-only|no-gct|no-stt>.json` '
+      + 'for the short-budget CPU ablations; baseline: `--model sasrec`; a finished run: `--from-run <run> --config <file>`), '
       + '`npm run bench:speed`, then `npm run results:page`.',
     '',
     PROTOCOL,

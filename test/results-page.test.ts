@@ -127,3 +127,41 @@ describe('bench helpers', () => {
     }
   });
 });
+
+describe('results page: compact main config and short-budget ablations', () => {
+  it('uses eager-cpu as the main row and tabulates short ablations against short-full', async () => {
+    const base = readBenchResults(FIXTURES).filter((r) => r.result.kind !== 'eager' || r.result.configName === 'no-gct');
+    const template = base.find((r) => r.result.kind === 'eager')!;
+    const withCurves = readBenchResults(FIXTURES).find((r) => r.result.kind === 'eager' && r.result.configName === 'eager')!;
+    if (template.result.kind === 'eager' && withCurves.result.kind === 'eager') template.result.curves = withCurves.result.curves;
+    const variant = (configName: string, validN10: number, testN10: number) => {
+      const r = structuredClone(template);
+      if (r.result.kind !== 'eager') throw new Error('fixture');
+      r.result.configName = configName;
+      r.result.description = `${configName} run`;
+      r.result.valid.full['ndcg@10'] = validN10;
+      r.result.test.full['ndcg@10'] = testN10;
+      return r;
+    };
+    const results = [
+      ...base.filter((r) => r.result.kind !== 'eager'),
+      variant('eager-cpu', 0.05, 0.0333),
+      variant('short-full', 0.04, 0.03),
+      variant('short-no-stt', 0.03, 0.033),
+    ];
+    const md = (await buildResultsPage(results)).markdown;
+    const beauty = md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
+    expect(beauty).toContain('| **EAGER, this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0333 | 0.0399 |');
+    expect(beauty).toContain('The EAGER row is the `eager-cpu` configuration: eager-cpu run');
+    expect(beauty).toContain('**Ablations at a short budget** (300 updates each');
+    expect(beauty).toContain('| full model (all parts on) | 0.0400 | 0.0602 | 0.0300 |');
+    expect(beauty).toContain('| without STT | 0.0300 (−25.0 %) | 0.0602 | 0.0330 (+10.0 %) |');
+    // A short ablation counts as run; the others are still listed as missing.
+    expect(beauty).not.toContain('| EAGER, this project, without STT | – | not yet run');
+    expect(beauty).toContain('| EAGER, this project, behaviour stream only | – | not yet run | | | | | |');
+    // Short ablations are not rows of the main table, and only short-full gets a curves picture.
+    expect(beauty).not.toContain('| EAGER, this project (short-no-stt) |');
+    expect(beauty).toContain('(img/curves-beauty-short-full.svg)');
+    expect(beauty).not.toContain('curves-beauty-short-no-stt.svg');
+  });
+});
