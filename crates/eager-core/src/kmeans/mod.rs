@@ -8,6 +8,7 @@ pub mod balanced;
 pub mod centroids;
 pub mod distance;
 pub mod hierarchical;
+mod lloyd;
 pub mod plain;
 pub mod seeding;
 

@@ -1,49 +1,20 @@
 //! Plain (Lloyd) k-means: nearest-centre assignment, mean update, k-means++ seeding.
 use rayon::prelude::*;
 
-use super::centroids::{center_shift, update_centroids};
-use super::distance::{argmin, row_sq_norms, sq_dists};
-use super::{initial_centers, Clustering, KMeansConfig};
+use super::distance::argmin;
+use super::lloyd::lloyd;
+use super::{Clustering, KMeansConfig};
 use crate::rng::SeededRng;
 
 /// Lloyd k-means over `x` (`[n, d]`, `n >= k`). Stops when the assignment no longer changes,
 /// when (Σ centre shift)² < `tol`, or after `max_iters`. An empty cluster takes the point
 /// farthest from its centre (from a cluster with at least two points; ties -> lower index).
 pub fn plain_kmeans(x: &[f32], n: usize, d: usize, cfg: &KMeansConfig, rng: &mut SeededRng) -> Clustering {
-    let k = cfg.k;
-    let x2 = row_sq_norms(x, d); // [n]
-    let mut centers = initial_centers(x, n, d, cfg, rng); // [k, d]
-    let mut dists = vec![0f32; n * k]; // [n, k]
-    let mut assign: Vec<u32> = vec![u32::MAX; n];
-    let mut iters = 0;
-    let mut inertia;
-    loop {
-        let c2 = row_sq_norms(&centers, d);
-        sq_dists(x, &x2, &centers, &c2, d, &mut dists);
-        let mut next: Vec<u32> = dists
-            .par_chunks(k)
-            .map(|row| argmin(row).unwrap_or(0) as u32)
-            .collect();
-        fill_empty_clusters(&dists, k, &mut next);
-        inertia = next
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| dists[i * k + a as usize] as f64)
-            .sum::<f64>();
-        iters += 1;
-        let changed = next != assign;
-        assign = next;
-        if !changed {
-            break; // centres already are the means of this assignment
-        }
-        let old = centers.clone();
-        update_centroids(x, d, &assign, &mut centers);
-        let shift = center_shift(&old, &centers, d);
-        if shift * shift < cfg.tol || iters >= cfg.max_iters {
-            break;
-        }
-    }
-    Clustering { assign, centroids: centers, k, iters, inertia }
+    lloyd(x, n, d, cfg, rng, |dists, _n, k| {
+        let mut next: Vec<u32> = dists.par_chunks(k).map(|row| argmin(row).unwrap_or(0) as u32).collect();
+        fill_empty_clusters(dists, k, &mut next);
+        next
+    })
 }
 
 /// Gives every empty cluster one point: the farthest from its current centre among clusters
