@@ -71,6 +71,7 @@ fn data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'
 }
 
 /// `dst [m, n] (+)= lhs [m, k] · rhs [k, n]` with explicit strides (row stride, column stride).
+/// Checks that every addressed element lies inside its slice before calling into `gemm`.
 #[allow(clippy::too_many_arguments)]
 fn gemm(
     (m, n, k): (usize, usize, usize),
@@ -81,15 +82,18 @@ fn gemm(
     (l_rs, l_cs): (usize, usize),
     rhs: &[f32],
     (r_rs, r_cs): (usize, usize),
-) {
+) -> candle_core::Result<()> {
+    if m == 0 || n == 0 || k == 0 {
+        return Ok(()); // nothing to add (dst is zero-initialised by the callers)
+    }
+    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
+    if last(m, n, d_rs, d_cs) >= dst.len() || last(m, k, l_rs, l_cs) >= lhs.len() || last(k, n, r_rs, r_cs) >= rhs.len() {
+        candle_core::bail!("linear-cross-entropy: gemm [{m}, {n}, {k}] outside its buffers");
+    }
     let threads = rayon::current_num_threads().max(1);
     let par = if 2 * m * n * k >= 4_000_000 && threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    debug_assert!(dst.len() >= (m - 1) * d_rs + (n - 1) * d_cs + 1);
-    debug_assert!(lhs.len() >= (m - 1) * l_rs + (k - 1) * l_cs + 1);
-    debug_assert!(rhs.len() >= (k - 1) * r_rs + (n - 1) * r_cs + 1);
-    // SAFETY: the callers pass slices that cover every (row, column) the strides address
-    // (checked in debug builds above); dst = alpha·dst + beta·lhs·rhs, dst read only when
-    // accumulating.
+    // SAFETY: every (row, column) the strides address lies inside its slice (checked above);
+    // dst = alpha·dst + beta·lhs·rhs, dst read only when accumulating.
     unsafe {
         gemm::gemm(
             m,
@@ -113,6 +117,7 @@ fn gemm(
             par,
         );
     }
+    Ok(())
 }
 
 impl CustomOp2 for LinearCrossEntropy {
@@ -134,7 +139,7 @@ impl CustomOp2 for LinearCrossEntropy {
             let rows = CHUNK_ROWS.min(p - start);
             let hc = &h[start * d..(start + rows) * d]; // [rows, d]
             let z = &mut buf[..rows * c]; // [rows, C]
-            gemm((rows, c, d), z, (c, 1), false, hc, (d, 1), w, (1, d)); // h · Wᵀ
+            gemm((rows, c, d), z, (c, 1), false, hc, (d, 1), w, (1, d))?; // h · Wᵀ
             let tg = &self.targets[start..start + rows];
             // z ← (softmax(z) - onehot) / P, row by row; the loss from the same max and sum.
             loss += z
@@ -147,8 +152,8 @@ impl CustomOp2 for LinearCrossEntropy {
                     (max + sum.ln() - picked) as f64
                 })
                 .sum::<f64>();
-            gemm((rows, d, c), &mut dh[start * d..(start + rows) * d], (d, 1), false, z, (c, 1), w, (d, 1)); // dz · W
-            gemm((c, d, rows), &mut dw, (d, 1), true, z, (1, c), hc, (d, 1)); // += dzᵀ · h
+            gemm((rows, d, c), &mut dh[start * d..(start + rows) * d], (d, 1), false, z, (c, 1), w, (d, 1))?; // dz · W
+            gemm((c, d, rows), &mut dw, (d, 1), true, z, (1, c), hc, (d, 1))?; // += dzᵀ · h
         }
         *self.grads.lock().map_err(|_| candle_core::Error::Msg("linear-cross-entropy: poisoned".into()))? = Some((dh, dw));
         Ok((CpuStorage::F32(vec![(loss / p as f64) as f32]), Shape::from(())))
