@@ -225,7 +225,8 @@ impl EagerModel {
             let mut tokens = Vec::with_capacity(b * r);
             for (u, pairs) in distinct.iter().enumerate() {
                 for j in 0..r {
-                    let (p, t) = pairs.get(j).or_else(|| pairs.first()).copied().unwrap_or((u as u32, 0));
+                    // A user without candidates takes any valid row (its output is never read).
+                    let (p, t) = pairs.get(j).or_else(|| pairs.first()).copied().unwrap_or((0, 0));
                     parents.push(p);
                     tokens.push(t);
                 }

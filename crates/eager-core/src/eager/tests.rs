@@ -322,6 +322,9 @@ fn incremental_decoding_equals_full_prefix_decoding() -> Result<()> {
                 assert!((g - want).abs() < 1e-5, "user {u} item {item}: {g} vs {want}");
             }
         }
+        // A user without candidates is allowed (nothing to score).
+        let got = model.score_candidates(stream, &enc, &[vec![3, 7], vec![]])?;
+        assert_eq!((got[0].len(), got[1].len()), (2, 0));
     }
     Ok(())
 }
