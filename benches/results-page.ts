@@ -214,7 +214,7 @@ function datasetSection(
   // The ablations are required on beauty at least: show the missing ones there.
   if (ds === 'beauty') for (const [name, what] of Object.entries(ABLATIONS)) if (!shown.has(name)) out.push(notRunRow(`EAGER, this project, ${what}`));
   out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.'
-    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration: ${main.description ?? ''}` : ''));
+    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration: ${(main.description ?? '').replace(/\.?$/, '.')}` : ''));
   if (short.length) out.push('', ...shortAblations(short));
 
   if (main && paper) {
