@@ -18,16 +18,9 @@ use common::*;
 
 
 fn main() -> eager_core::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let users: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(2048);
-    let beam: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(100);
-    let threads: usize = args
-        .get(3)
-        .and_then(|s| s.parse().ok())
-        .or_else(|| std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()))
-        .unwrap_or(2);
-    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    let users = pos_arg(1, 2048);
+    let beam = pos_arg(2, 100);
+    let threads = setup_threads(3);
 
     let mut rng = SeededRng::new(2024);
     let codes_b = random_codes(&mut rng)?;
@@ -49,7 +42,7 @@ fn main() -> eager_core::Result<()> {
         })
         .collect();
     let refs: Vec<&[u32]> = histories.iter().map(|h| h.as_slice()).collect();
-    let batch_users: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(50);
+    let batch_users = pos_arg(4, 50);
     let opts = RecommendOptions { k: 5, beam, merge: MergeMode::Rescore, per_stream: 5, batch_users };
     // One untimed batch (allocator / thread-pool warm-up), then all users timed.
     model.recommend(&refs[..refs.len().min(50)], &opts)?;

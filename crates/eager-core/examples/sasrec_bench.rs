@@ -15,16 +15,9 @@ mod common;
 use common::*;
 
 fn main() -> eager_core::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let epochs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(1);
-    let batch: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(256);
-    let threads: usize = args
-        .get(3)
-        .and_then(|s| s.parse().ok())
-        .or_else(|| std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()))
-        .unwrap_or(2);
-    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    let epochs = pos_arg(1, 1);
+    let batch = pos_arg(2, 256);
+    let threads = setup_threads(3);
     let mut rng = SeededRng::new(7);
     let (users, mut items, mut offsets) = (22_363usize, Vec::new(), vec![0usize]);
     for _ in 0..users {

@@ -38,21 +38,14 @@ fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
 }
 
 fn main() -> eager_core::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let steps: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(20);
-    let batch: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(256);
-    let threads: usize = args
-        .get(3)
-        .and_then(|s| s.parse().ok())
-        .or_else(|| std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()))
-        .unwrap_or(2);
-    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    let steps = pos_arg(1, 20);
+    let batch = pos_arg(2, 256);
     // candle's element-wise pool spin-waits; next to rayon's pool (matmuls, fused kernels) it
     // oversubscribes the cores (about 3x slower steps on 2 cores). Set before any candle op.
     if std::env::var("CANDLE_NUM_THREADS").is_err() {
         std::env::set_var("CANDLE_NUM_THREADS", "1");
     }
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    let threads = setup_threads(3);
 
     let mut rng = SeededRng::new(2024);
     let codes_b = random_codes(&mut rng)?;

@@ -32,3 +32,21 @@ pub fn peak_rss_mb() -> f64 {
         })
         .map_or(-1.0, |kb| kb / 1024.0)
 }
+
+/// Positional argument `i` of the command line parsed as a number, or `default`.
+pub fn pos_arg(i: usize, default: usize) -> usize {
+    std::env::args().nth(i).and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+/// Compute threads: positional argument `i`, else `RAYON_NUM_THREADS`, else 2. Exports the
+/// choice as `RAYON_NUM_THREADS` (candle reads it too) and sizes rayon's global pool.
+pub fn setup_threads(i: usize) -> usize {
+    let threads = std::env::args()
+        .nth(i)
+        .and_then(|s| s.parse().ok())
+        .or_else(|| std::env::var("RAYON_NUM_THREADS").ok().and_then(|s| s.parse().ok()))
+        .unwrap_or(2);
+    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    threads
+}
