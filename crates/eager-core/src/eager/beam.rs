@@ -16,6 +16,7 @@
 //!
 //! Either way, exactly `min(k, numItems)` distinct items come back (the beam is widened to at
 //! least `k`, and one stream alone then finds `k` distinct items).
+use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use super::encoder::Encoded;
@@ -128,14 +129,26 @@ impl EagerModel {
     /// `(item, log-likelihood)`, best first. Decoding is incremental: each level runs only the
     /// newest position of every beam over the cached keys | values of its prefix.
     pub fn beam_search(&self, stream: &Stream, enc: &Encoded, beam: usize) -> Result<Vec<Vec<(u32, f32)>>> {
+        let kvs = stream.decoder.memory_kvs(&enc.memory())?;
+        self.beam_search_with(stream, enc, &kvs, beam)
+    }
+
+    /// [`EagerModel::beam_search`] with the stream's cross-attention keys/values `kvs` already
+    /// projected from `enc` (shared with candidate rescoring).
+    fn beam_search_with(
+        &self,
+        stream: &Stream,
+        enc: &Encoded,
+        kvs: &[Option<Tensor>],
+        beam: usize,
+    ) -> Result<Vec<Vec<(u32, f32)>>> {
         let b = enc.states.dim(0)?;
         let dec = &stream.decoder;
         let trie: &CodeTrie = &stream.trie;
         let (k, l) = (dec.k(), dec.code_len());
         let beam = beam.max(1);
-        let kvs = dec.memory_kvs(&enc.memory())?;
         // Level 0: one row per user (the start token), beam j of user u reads row `row`.
-        let (mut logp, mut state) = dec.start(b, enc, &kvs)?; // [B, K]
+        let (mut logp, mut state) = dec.start(b, enc, kvs)?; // [B, K]
         let mut beams: Vec<Vec<Beam>> =
             (0..b).map(|u| vec![Beam { node: CodeTrie::ROOT, tokens: Vec::new(), score: 0.0, row: u as u32 }]).collect();
         for level in 0..l {
@@ -170,7 +183,7 @@ impl EagerModel {
                     bm.row = (u * r + j) as u32;
                 }
             }
-            (logp, state) = dec.step(&state, &parents, &tokens, enc, &kvs)?; // [B·R, K]
+            (logp, state) = dec.step(&state, &parents, &tokens, enc, kvs)?; // [B·R, K]
         }
         Ok(beams
             .into_iter()
@@ -188,6 +201,19 @@ impl EagerModel {
     /// candidates of a user share most first-level prefixes). Same values as
     /// [`EagerModel::score_items`], a fraction of the work.
     pub fn score_candidates(&self, stream: &Stream, enc: &Encoded, cands: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let kvs = stream.decoder.memory_kvs(&enc.memory())?;
+        self.score_candidates_with(stream, enc, &kvs, cands)
+    }
+
+    /// [`EagerModel::score_candidates`] with the stream's projected `kvs` (see
+    /// [`EagerModel::beam_search_with`]).
+    fn score_candidates_with(
+        &self,
+        stream: &Stream,
+        enc: &Encoded,
+        kvs: &[Option<Tensor>],
+        cands: &[Vec<u32>],
+    ) -> Result<Vec<Vec<f32>>> {
         let b = cands.len();
         if b != enc.states.dim(0)? {
             return Err(EagerError::invalid(format!("score_candidates: {b} candidate lists for {} users", enc.states.dim(0)?)));
@@ -196,8 +222,7 @@ impl EagerModel {
         let (k, l) = (dec.k(), dec.code_len());
         let codes: Vec<Vec<u32>> = cands.iter().map(|v| stream.codes_of(v)).collect::<Result<_>>()?; // [C_u · L] each
         let mut scores: Vec<Vec<f32>> = cands.iter().map(|v| vec![0f32; v.len()]).collect();
-        let kvs = dec.memory_kvs(&enc.memory())?;
-        let (mut logp, mut state) = dec.start(b, enc, &kvs)?; // [B, K]
+        let (mut logp, mut state) = dec.start(b, enc, kvs)?; // [B, K]
         // Row of the current log-probability block that holds each candidate's prefix.
         let mut row_of: Vec<Vec<u32>> = cands.iter().enumerate().map(|(u, v)| vec![u as u32; v.len()]).collect();
         for level in 0..l {
@@ -236,7 +261,7 @@ impl EagerModel {
                     *row = (u * r + j) as u32;
                 }
             }
-            (logp, state) = dec.step(&state, &parents, &tokens, enc, &kvs)?; // [B·R, K]
+            (logp, state) = dec.step(&state, &parents, &tokens, enc, kvs)?; // [B·R, K]
         }
         Ok(scores)
     }
@@ -290,8 +315,14 @@ impl EagerModel {
         let (hist, t) = self.history_block(histories)?;
         let enc = self.encode(&hist, b, t, &mut Noise::eval())?;
         let streams: Vec<&Stream> = self.streams().collect();
-        let found: Vec<Vec<Vec<(u32, f32)>>> =
-            streams.iter().map(|s| self.beam_search(s, &enc, beam)).collect::<Result<_>>()?;
+        // Cross-attention keys/values once per stream, for the beam search and the rescoring.
+        let kvs: Vec<Vec<Option<Tensor>>> =
+            streams.iter().map(|s| s.decoder.memory_kvs(&enc.memory())).collect::<Result<_>>()?;
+        let found: Vec<Vec<Vec<(u32, f32)>>> = streams
+            .iter()
+            .zip(&kvs)
+            .map(|(s, kv)| self.beam_search_with(s, &enc, kv, beam))
+            .collect::<Result<_>>()?;
         match opts.merge {
             MergeMode::Confidence => Ok((0..b)
                 .map(|u| {
@@ -327,8 +358,8 @@ impl EagerModel {
                     })
                     .collect();
                 let mut total: Vec<Vec<f32>> = cands.iter().map(|v| vec![0f32; v.len()]).collect();
-                for s in &streams {
-                    for (t, ll) in total.iter_mut().zip(self.score_candidates(s, &enc, &cands)?) {
+                for (s, kv) in streams.iter().zip(&kvs) {
+                    for (t, ll) in total.iter_mut().zip(self.score_candidates_with(s, &enc, kv, &cands)?) {
                         for (a, b) in t.iter_mut().zip(ll) {
                             *a += b;
                         }
