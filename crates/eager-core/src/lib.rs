@@ -6,6 +6,7 @@ pub mod nn;
 pub mod optim;
 pub mod io;
 pub mod kmeans;
+mod linalg;
 pub mod codes;
 pub mod eager;
 pub mod rng;

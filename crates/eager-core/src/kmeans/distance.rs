@@ -71,13 +71,7 @@ pub fn sq_dists(x: &[f32], x2: &[f32], c: &[f32], c2: &[f32], d: usize, out: &mu
         out.fill(0.0);
         return;
     }
-    let flops = 2 * n * k * d;
-    let threads = rayon::current_num_threads().max(1);
-    let par = if flops >= 4_000_000 && threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
+    let par = crate::linalg::parallelism(n, k, d);
     // SAFETY: the pointers and strides describe the slices exactly, checked above:
     // dst [n, k] row-major (rs = k, cs = 1); lhs X [n, d] (rs = d, cs = 1);
     // rhs Cᵀ [d, k] read from C [k, d] (rs = 1, cs = d). gemm computes

@@ -14,6 +14,7 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::loss::{cross_entropy, kernels};
+use crate::linalg::{sgemm, Parallel};
 use crate::error::{EagerError, Result};
 
 /// Logit rows per chunk: `rows · C` floats are the only large buffer.
@@ -70,56 +71,6 @@ fn data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'
     Ok(&v[a..b])
 }
 
-/// `dst [m, n] (+)= lhs [m, k] · rhs [k, n]` with explicit strides (row stride, column stride).
-/// Checks that every addressed element lies inside its slice before calling into `gemm`.
-#[allow(clippy::too_many_arguments)]
-fn gemm(
-    (m, n, k): (usize, usize, usize),
-    dst: &mut [f32],
-    (d_rs, d_cs): (usize, usize),
-    accumulate: bool,
-    lhs: &[f32],
-    (l_rs, l_cs): (usize, usize),
-    rhs: &[f32],
-    (r_rs, r_cs): (usize, usize),
-) -> candle_core::Result<()> {
-    if m == 0 || n == 0 || k == 0 {
-        return Ok(()); // nothing to add (dst is zero-initialised by the callers)
-    }
-    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    if last(m, n, d_rs, d_cs) >= dst.len() || last(m, k, l_rs, l_cs) >= lhs.len() || last(k, n, r_rs, r_cs) >= rhs.len() {
-        candle_core::bail!("linear-cross-entropy: gemm [{m}, {n}, {k}] outside its buffers");
-    }
-    let threads = rayon::current_num_threads().max(1);
-    let par = if 2 * m * n * k >= 4_000_000 && threads > 1 { gemm::Parallelism::Rayon(threads) } else { gemm::Parallelism::None };
-    // SAFETY: every (row, column) the strides address lies inside its slice (checked above);
-    // dst = alpha·dst + beta·lhs·rhs, dst read only when accumulating.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            d_cs as isize,
-            d_rs as isize,
-            accumulate,
-            lhs.as_ptr(),
-            l_cs as isize,
-            l_rs as isize,
-            rhs.as_ptr(),
-            r_cs as isize,
-            r_rs as isize,
-            if accumulate { 1.0f32 } else { 0.0f32 },
-            1.0f32,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
-    Ok(())
-}
-
 impl CustomOp2 for LinearCrossEntropy {
     fn name(&self) -> &'static str {
         "linear-cross-entropy"
@@ -139,7 +90,7 @@ impl CustomOp2 for LinearCrossEntropy {
             let rows = CHUNK_ROWS.min(p - start);
             let hc = &h[start * d..(start + rows) * d]; // [rows, d]
             let z = &mut buf[..rows * c]; // [rows, C]
-            gemm((rows, c, d), z, (c, 1), false, hc, (d, 1), w, (1, d))?; // h · Wᵀ
+            sgemm((rows, c, d), z, (c, 1), false, hc, (d, 1), w, (1, d), Parallel::Auto)?; // h · Wᵀ
             let tg = &self.targets[start..start + rows];
             // z ← (softmax(z) - onehot) / P, row by row; the loss from the same max and sum.
             loss += z
@@ -152,8 +103,8 @@ impl CustomOp2 for LinearCrossEntropy {
                     (max + sum.ln() - picked) as f64
                 })
                 .sum::<f64>();
-            gemm((rows, d, c), &mut dh[start * d..(start + rows) * d], (d, 1), false, z, (c, 1), w, (d, 1))?; // dz · W
-            gemm((c, d, rows), &mut dw, (d, 1), true, z, (1, c), hc, (d, 1))?; // += dzᵀ · h
+            sgemm((rows, d, c), &mut dh[start * d..(start + rows) * d], (d, 1), false, z, (c, 1), w, (d, 1), Parallel::Auto)?; // dz · W
+            sgemm((c, d, rows), &mut dw, (d, 1), true, z, (1, c), hc, (d, 1), Parallel::Auto)?; // += dzᵀ · h
         }
         *self.grads.lock().map_err(|_| candle_core::Error::Msg("linear-cross-entropy: poisoned".into()))? = Some((dh, dw));
         Ok((CpuStorage::F32(vec![(loss / p as f64) as f32]), Shape::from(())))

@@ -11,6 +11,7 @@ use candle_core::{CpuStorage, Device, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::cpu::{bias_gelu_rows, rows_per_task, slice, with_slice};
+use crate::linalg::{sgemm, Parallel};
 use super::gelu::{gelu, gelu_grad};
 
 /// `gelu(x W1ᵀ + b1) W2ᵀ`: `x` `[..., d]`, `w1` `[F, d]`, `b1` `[F]`, `w2` `[d, F]` → `[..., d]`.
@@ -55,34 +56,17 @@ pub fn feed_forward_eval(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor) -> c
             with_slice(w1, name, |w1s| {
                 with_slice(b1, name, |b1s| {
                     with_slice(w2, name, |w2s| {
-                        y.par_chunks_mut(EVAL_BLOCK * d).zip(xs.par_chunks(EVAL_BLOCK * d)).for_each_init(
+                        y.par_chunks_mut(EVAL_BLOCK * d).zip(xs.par_chunks(EVAL_BLOCK * d)).try_for_each_init(
                             || vec![0f32; EVAL_BLOCK.min(n) * f],
                             |z, (yb, xb)| {
                                 let rows = xb.len() / d;
                                 let z = &mut z[..rows * f];
-                                // SAFETY: every pointer/stride pair describes its slice exactly:
-                                // z [rows, f] row-major; xb [rows, d]; W1ᵀ [d, f] read from W1
-                                // [f, d] (rs 1, cs d); h = z [rows, f]; W2ᵀ [f, d] read from W2
-                                // [d, f] (rs 1, cs f); yb [rows, d]. read_dst = false: dst is
-                                // only written.
-                                unsafe {
-                                    gemm::gemm(
-                                        rows, f, d, z.as_mut_ptr(), 1, f as isize, false, xb.as_ptr(), 1,
-                                        d as isize, w1s.as_ptr(), d as isize, 1, 0.0f32, 1.0f32, false, false,
-                                        false, gemm::Parallelism::None,
-                                    );
-                                }
+                                // z = xb · W1ᵀ (W1 [f, d] read transposed), then y = gelu(z + b1) · W2ᵀ.
+                                sgemm((rows, f, d), z, (f, 1), false, xb, (d, 1), w1s, (1, d), Parallel::No)?;
                                 bias_gelu_rows(z, b1s);
-                                unsafe {
-                                    gemm::gemm(
-                                        rows, d, f, yb.as_mut_ptr(), 1, d as isize, false, z.as_ptr(), 1,
-                                        f as isize, w2s.as_ptr(), f as isize, 1, 0.0f32, 1.0f32, false, false,
-                                        false, gemm::Parallelism::None,
-                                    );
-                                }
+                                sgemm((rows, d, f), yb, (d, 1), false, z, (f, 1), w2s, (1, f), Parallel::No)
                             },
-                        );
-                        Ok(())
+                        )
                     })
                 })
             })
