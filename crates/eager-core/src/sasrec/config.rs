@@ -96,6 +96,12 @@ impl SasRecConfig {
         Ok(())
     }
 
+    /// True when the layers run on the fused kernels (post-LN with GELU, the default); pre-LN or
+    /// ReLU use the composed layer.
+    pub fn uses_fused_layers(&self) -> Result<bool> {
+        Ok(!self.norm_first && self.activation_fn()? == Activation::Gelu)
+    }
+
     /// The parsed activation.
     pub fn activation_fn(&self) -> Result<Activation> {
         Activation::parse(&self.activation)

@@ -149,3 +149,85 @@ fn sasrec_real_data() -> Result<()> {
     }
     Ok(())
 }
+
+/// The fused layers (default config) compute the same loss and the same gradients as the
+/// composed reference layer (itself built from candle's differentiable ops) on a left-padded
+/// batch, once the composed weights are copied over (q | k | v stacked into `qkv`).
+#[test]
+fn fused_layers_equal_composed_layers() -> Result<()> {
+    use std::collections::HashMap;
+
+    use candle_core::Tensor;
+
+    let cfg = SasRecConfig { dropout: 0.0, attn_dropout: 0.0, ..tiny_cfg() };
+    let dev = Device::Cpu;
+    let composed = SasRecModel::with_layer_impl(&cfg, 10, &dev, &mut crate::rng::SeededRng::new(5), false)?;
+    let fused = SasRecModel::with_layer_impl(&cfg, 10, &dev, &mut crate::rng::SeededRng::new(6), true)?;
+    // Non-trivial values everywhere (layer-norm scales and shifts included).
+    for (p, (_, var)) in composed.store().iter().enumerate() {
+        let vals: Vec<f32> =
+            (0..var.elem_count()).map(|e| 0.4 * (0.37 * (e as f64 + 1.0) + 1.7 * (p as f64 + 1.0)).sin() as f32).collect();
+        var.set(&Tensor::from_vec(vals, var.shape(), &dev)?)?;
+    }
+    let source = |fused_name: &str| -> Vec<String> {
+        let (prefix, rest) = match fused_name.strip_prefix("layers.") {
+            Some(r) => {
+                let i = r.split('.').next().unwrap_or("0");
+                (format!("layers.{i}."), r[i.len() + 1..].to_string())
+            }
+            None => return vec![fused_name.to_string()],
+        };
+        let names: Vec<String> = match rest.as_str() {
+            "self_attn.qkv.weight" => ["q", "k", "v"].iter().map(|x| format!("self_attn.{x}.weight")).collect(),
+            "self_attn.qkv.bias" => ["q", "k", "v"].iter().map(|x| format!("self_attn.{x}.bias")).collect(),
+            r if r.starts_with("self_attn.out.") => vec![r.replace("self_attn.out.", "self_attn.o.")],
+            r if r.starts_with("self_attn.ln.") => vec![r.replace("self_attn.ln.", "self_attn_norm.")],
+            r if r.starts_with("ffn.ln.") => vec![r.replace("ffn.ln.", "ffn_norm.")],
+            r => vec![r.to_string()],
+        };
+        names.into_iter().map(|n| format!("{prefix}{n}")).collect()
+    };
+    let gather = |names: &[String], get: &dyn Fn(&str) -> Option<Tensor>| -> Result<Tensor> {
+        let parts = names
+            .iter()
+            .map(|n| get(n).ok_or_else(|| crate::EagerError::invalid(format!("no composed parameter {n}"))))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&parts, 0)?)
+    };
+    let mut map = HashMap::new();
+    for name in fused.store().names() {
+        let t = gather(&source(name), &|n| composed.store().get(n).map(|v| v.as_tensor().clone()))?;
+        map.insert(name.clone(), t);
+    }
+    assert_eq!(map.len(), composed.store().len() - 4 * cfg.layers, "q, k, v weights and biases become one qkv pair");
+    fused.store().assign(&map)?;
+
+    // Users of different lengths, so rows are left-padded (and one row is mostly padding).
+    let mut items = Vec::new();
+    let mut offsets = vec![0];
+    for (u, len) in [9usize, 3, 6, 2].iter().enumerate() {
+        items.extend((0..*len).map(|j| ((u * 3 + j * 7) % 10) as u32 + 1));
+        offsets.push(items.len());
+    }
+    let seqs = Sequences::new(items, offsets, 10)?;
+    let b = batch::train_batch(&seqs, &batch::training_windows(&seqs, cfg.max_len));
+    let mut rng = crate::rng::SeededRng::new(0);
+    let (lc, lf) = (composed.loss(&b, true, &mut rng)?, fused.loss(&b, true, &mut rng)?);
+    let (a, c) = (lf.to_scalar::<f32>()?, lc.to_scalar::<f32>()?);
+    assert!((a - c).abs() < 1e-4, "loss fused {a} vs composed {c}");
+    let (gf, gc) = (lf.backward()?, lc.backward()?);
+    for (name, var) in fused.store().iter() {
+        let want = gather(&source(name), &|n| composed.store().get(n).and_then(|v| gc.get(v.as_tensor()).cloned()))?;
+        let got = gf.get(var.as_tensor()).ok_or_else(|| crate::EagerError::invalid(format!("no fused gradient for {name}")))?;
+        let diff = (got - &want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        let scale = want.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(scale > 0.0 && diff <= 2e-4 * scale.max(1e-2), "{name}: gradient differs by {diff} (scale {scale})");
+    }
+    // Evaluation scores agree too (the fused path then runs the inference feed-forward kernel).
+    let hist = Sequences::new(vec![3, 4, 5, 9, 10, 1], vec![0, 3, 6], 10)?;
+    let (ids, bb, t) = batch::history_batch(&[hist.get(0), &hist.get(1)[1..]], cfg.max_len);
+    let (sf, sc) = (fused.scores(&ids, bb, t)?, composed.scores(&ids, bb, t)?);
+    let diff = (sf - sc)?.abs()?.max_all()?.to_scalar::<f32>()?;
+    assert!(diff < 1e-4, "scores differ by {diff}");
+    Ok(())
+}
