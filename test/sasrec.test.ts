@@ -7,7 +7,8 @@ import type { Dataset } from '../ts/data/types.js';
 import { createSasRec, flattenSequences, trainSasRec } from '../ts/sasrec/train.js';
 import { SasRecConfigSchema } from '../ts/sasrec/config.js';
 import { sasrecBehaviourTrainer } from '../ts/sasrec/behaviour.js';
-import { runBaseline } from '../ts/commands/baseline.js';
+import { resolveBaselineArgs, runBaseline } from '../ts/commands/baseline.js';
+import { writeFileSync } from 'node:fs';
 
 /** Users walk a cycle 1 -> 2 -> ... -> n -> 1 from different starts: the next item is planted. */
 function cyclic(users: number, len: number, n: number): Dataset {
@@ -45,6 +46,26 @@ describe('SASRec', () => {
     expect(Array.from(top.subarray(0, 5)).sort()).toEqual([0, 0, 0, 4, 5]);
     expect(Array.from(top.subarray(5, 10)).filter((x) => x === 4)).toEqual([]);
     expect(m.embeddings().length).toBe(5 * 16);
+  });
+
+  it('`eager baseline sasrec`: the config file is used, flags override it, defaults fill the rest', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eager-baseline-args-'));
+    try {
+      const file = join(dir, 'cfg.json');
+      writeFileSync(file, JSON.stringify({ dropout: 0.2, attnDropout: 0.3, patience: 3 }));
+      const r = resolveBaselineArgs(['data', '--out', 'o', '--config', file, '--patience', '5', '--hidden', '32']);
+      expect(r.cfg.dropout).toBe(0.2); // from the file (a left-out flag must not reset it)
+      expect(r.cfg.attnDropout).toBe(0.3);
+      expect(r.cfg.patience).toBe(5); // flag beats file
+      expect(r.cfg.hidden).toBe(32);
+      expect(r.cfg.lr).toBe(SasRecConfigSchema.parse({}).lr); // default
+      expect(r.datasetDir).toBe('data');
+      expect(() => resolveBaselineArgs(['data', '--out', 'o', '--dropout', '1.5'])).toThrow(/dropout/);
+      writeFileSync(file, JSON.stringify({ dropout: 'high' }));
+      expect(() => resolveBaselineArgs(['data', '--out', 'o', '--config', file])).toThrow(/cfg\.json: dropout/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects bad input with a coded error naming the problem', () => {

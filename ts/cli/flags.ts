@@ -36,6 +36,24 @@ function baseKind(t: z.ZodType): string {
   return def?.type ?? 'unknown';
 }
 
+/**
+ * The override-flag form of a config schema: every field optional and *without* its default
+ * (zod 4's `.partial()` keeps defaults, so a flag left out would silently replace the config
+ * file's value with the default). Descriptions are kept, with the default appended.
+ */
+export function overrideFlags<T extends z.ZodRawShape>(schema: z.ZodObject<T>): z.ZodObject<{ [K in keyof T]: z.ZodOptional<z.ZodType<z.output<T[K]>>> }> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const t = field as z.ZodType;
+    const def = (t as unknown as { def?: { type?: string; innerType?: z.ZodType; defaultValue?: unknown } }).def;
+    const inner = def?.type === 'default' && def.innerType ? def.innerType : t;
+    const desc = t.description ?? '';
+    const suffix = def?.type === 'default' ? ` (default ${JSON.stringify(def.defaultValue)})` : '';
+    shape[key] = inner.optional().describe(`${desc}${suffix}`.trim());
+  }
+  return z.object(shape) as unknown as z.ZodObject<{ [K in keyof T]: z.ZodOptional<z.ZodType<z.output<T[K]>>> }>;
+}
+
 /** Help text lines generated from a schema's keys and descriptions. */
 export function flagHelp(schema: z.ZodObject): string {
   const lines: string[] = [];

@@ -13,7 +13,8 @@ import { leaveOneOutSplit } from '../data/split.js';
 import { formatMetricTable } from '../eval/report.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import { writeNpy } from '../util/npy.js';
-import { SasRecBaselineFlagsSchema, SasRecConfigSchema } from '../sasrec/config.js';
+import { SasRecBaselineFlagsSchema, SasRecConfigSchema, type SasRecConfig } from '../sasrec/config.js';
+import { parseConfig } from '../config/data.js';
 import { trainSasRec, type SasRecSplitMetrics } from '../sasrec/train.js';
 
 const USAGE = `usage: eager baseline sasrec <dataset-dir> --out <dir> [--config <file>] [options]
@@ -34,6 +35,19 @@ function flatMetrics(m: SasRecSplitMetrics) {
   return { users: m.full.users, full: flat(m.full), 'exclude-history': flat(m.excludeHistory) };
 }
 
+/**
+ * The parsed arguments of `eager baseline sasrec`: the config file's values, overridden by the
+ * flags that were given, defaults for the rest.
+ */
+export function resolveBaselineArgs(argv: string[]): { cfg: SasRecConfig; out: string; datasetDir: string; json: boolean } {
+  const { flags, positionals } = parseFlags(SasRecBaselineFlagsSchema.partial({ out: true }), argv);
+  if (positionals.length !== 1 || !flags.out) throw new UsageError(`expected one dataset directory and --out\n\n${USAGE}`);
+  const { out, config, json, help: _h, ...overrides } = flags;
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const cfg = parseConfig(SasRecConfigSchema, { ...readSasRecConfigFile(config), ...defined }, 'sasrec config');
+  return { cfg, out, datasetDir: positionals[0]!, json };
+}
+
 /** Entry point of `eager baseline`; returns the exit code. */
 export async function runBaseline(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
@@ -42,13 +56,7 @@ export async function runBaseline(argv: string[]): Promise<number> {
   }
   const [model, ...rest] = argv;
   if (model !== 'sasrec') throw new UsageError(`unknown baseline "${model}" (available: sasrec)\n\n${USAGE}`);
-  const { flags, positionals } = parseFlags(SasRecBaselineFlagsSchema.partial({ out: true }), rest);
-  if (positionals.length !== 1 || !flags.out) throw new UsageError(`expected one dataset directory and --out\n\n${USAGE}`);
-  const { out, config, json, help: _h, ...overrides } = flags;
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  const cfg = SasRecConfigSchema.parse({ ...readSasRecConfigFile(config), ...defined });
-
-  const datasetDir = positionals[0]!;
+  const { cfg, out, datasetDir, json } = resolveBaselineArgs(rest);
   const ds = await loadDataset(datasetDir);
   const split = leaveOneOutSplit(ds);
   mkdirSync(out, { recursive: true });

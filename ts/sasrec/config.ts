@@ -4,6 +4,7 @@
  * files, the `eager baseline sasrec` flags and `index`'s `behaviour.sasrec` section.
  */
 import { z } from 'zod';
+import { overrideFlags } from '../cli/flags.js';
 
 /** Model and optimiser of SASRec (defaults: RecBole's SASRec with full-softmax cross-entropy). */
 export const SasRecModelSchema = z.object({
@@ -39,7 +40,7 @@ export type SasRecConfig = z.infer<typeof SasRecConfigSchema>;
 export type SasRecConfigInput = z.input<typeof SasRecConfigSchema>;
 
 /** Flags of `eager baseline sasrec <dataset>` (every SASRec setting can also be a flag). */
-export const SasRecBaselineFlagsSchema = SasRecConfigSchema.partial().extend({
+export const SasRecBaselineFlagsSchema = overrideFlags(SasRecConfigSchema).extend({
   out: z.string().min(1).describe('output directory (metrics.json, model.safetensors, embeddings.npy, log.jsonl)'),
   config: z.string().min(1).optional().describe('JSON config file (SasRecConfig); flags override it'),
   json: z.boolean().default(false).describe('print the metrics as JSON'),
