@@ -24,6 +24,7 @@ import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
 import { defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
 import { collectEagerRun, collectSasrecRun, readJson } from './collect.js';
+import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
 import { parseBenchResult } from './results-schema.js';
 
@@ -31,7 +32,7 @@ export const ReproFlagsSchema = z.object({
   dataset: z.string().min(1).optional().describe('dataset name under ../shared/datasets, or a dataset directory'),
   config: z.string().min(1).optional().describe('bench config file (default benches/configs/eager.json, or sasrec.json with --model sasrec)'),
   out: z.string().min(1).optional().describe('work directory for the index and runs (default .cache/bench/<dataset>)'),
-  model: z.enum(['eager', 'sasrec']).default('eager').describe('eager (default) or the sasrec baseline'),
+  model: z.enum(['eager', 'sasrec', 'simple']).default('eager').describe('eager (default), the sasrec baseline, or simple (most-popular and item-transition reference recommenders)'),
   fromRun: z.string().min(1).optional().describe('collect a finished run directory instead of training'),
   results: z.string().min(1).default('benches/results').describe('directory of the result JSON files'),
   freshIndex: z.boolean().default(false).describe('rebuild the index even if one with the same config exists'),
@@ -40,7 +41,7 @@ export const ReproFlagsSchema = z.object({
 });
 type ReproFlags = z.infer<typeof ReproFlagsSchema>;
 
-const USAGE = `usage: npm run bench:repro -- --dataset <name|dir> [--config <file>] [--out <dir>] [--model eager|sasrec]
+const USAGE = `usage: npm run bench:repro -- --dataset <name|dir> [--config <file>] [--out <dir>] [--model eager|sasrec|simple]
 
 options:
 ${flagHelp(ReproFlagsSchema)}`;
@@ -178,9 +179,21 @@ async function reproSasrec(root: string, flags: ReproFlags, cfg: BenchConfig): P
   return 0;
 }
 
-function printSummary(out: string, test: { full: Record<string, number>; 'exclude-history': Record<string, number> }): void {
+/** The count-based reference recommenders (seconds; no training, nothing to select). */
+async function reproSimple(root: string, flags: ReproFlags): Promise<number> {
+  if (!flags.dataset) throw new UsageError(`--dataset: required\n\n${USAGE}`);
+  const loadAtStart = loadAverage();
+  const ds = resolveDataset(root, flags.dataset);
+  const result = await simpleBaselinesResult({ root, dir: ds.dir, datasetName: ds.name, loadAtStart });
+  const out = join(resolve(root, flags.results), `${ds.name}-simple.json`);
+  writeJsonAtomic(out, parseBenchResult(result, out));
+  for (const [name, m] of Object.entries(result.models)) printSummary(out, m.test, `${name} test`);
+  return 0;
+}
+
+function printSummary(out: string, test: { full: Record<string, number>; 'exclude-history': Record<string, number> }, what = 'test (once, best checkpoint)'): void {
   const f = (m: Record<string, number>) => `R@10 ${(m['recall@10'] ?? Number.NaN).toFixed(4)} N@10 ${(m['ndcg@10'] ?? Number.NaN).toFixed(4)}`;
-  console.log(`\ntest (once, best checkpoint): full ${f(test.full)}; exclude-history ${f(test['exclude-history'])}`);
+  console.log(`\n${what}: full ${f(test.full)}; exclude-history ${f(test['exclude-history'])}`);
   console.log(`written ${out}; regenerate the page with \`npm run results:page\``);
 }
 
@@ -197,6 +210,7 @@ export async function main(argv: string[]): Promise<number> {
     : existsSync(fallback) ? readBenchConfig(fallback) : defaultBenchConfig();
   // The child gets Ctrl-C itself (same process group) and saves a checkpoint; wait for it.
   process.on('SIGINT', () => process.stderr.write('(waiting for the running command to stop)\n'));
+  if (flags.model === 'simple') return reproSimple(root, flags);
   return flags.model === 'sasrec' ? reproSasrec(root, flags, cfg) : reproEager(root, flags, cfg);
 }
 

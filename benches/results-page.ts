@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { flagHelp, parseFlags } from '../ts/cli/flags.js';
 import { writeFileAtomic } from '../ts/util/fs.js';
 import {
-  readBenchResults, type EagerResult, type FlatMetrics, type LoadedResult, type SasrecResult, type SpeedResult, type SpeedSide,
+  readBenchResults, type EagerResult, type FlatMetrics, type LoadedResult, type SasrecResult, type SpeedResult, type SpeedSide, type SimpleResult,
 } from './results-schema.js';
 import { PAGE_DATASETS, PAPER, REFERENCE_NOTES } from './paper-numbers.js';
 import { barChartSpec, curvesSpec, renderSvg, type BarDatum } from './results-charts.js';
@@ -100,15 +100,17 @@ function ablationOrder(name: string): number {
 function groupByDataset(results: LoadedResult[]) {
   const eager = new Map<string, EagerResult[]>();
   const sasrec = new Map<string, SasrecResult>();
+  const simple = new Map<string, SimpleResult>();
   const speeds: SpeedResult[] = [];
   for (const { result: r } of results) {
     if (r.kind === 'eager') eager.set(r.dataset, [...(eager.get(r.dataset) ?? []), r]);
     else if (r.kind === 'sasrec') sasrec.set(r.dataset, r);
+    else if (r.kind === 'simple') simple.set(r.dataset, r);
     else speeds.push(r);
   }
   for (const list of eager.values()) list.sort((a, b) => (a.configName === 'eager' ? -1 : b.configName === 'eager' ? 1 : ablationOrder(a.configName) - ablationOrder(b.configName) || a.configName.localeCompare(b.configName)));
   speeds.sort((a, b) => a.provenance.createdAt.localeCompare(b.provenance.createdAt));
-  return { eager, sasrec, speed: speeds[speeds.length - 1] };
+  return { eager, sasrec, simple, speed: speeds[speeds.length - 1] };
 }
 
 function label(r: EagerResult): string {
@@ -185,8 +187,36 @@ function shortAblations(short: EagerResult[]): string[] {
   return out;
 }
 
+/** Display names of the count-based reference recommenders (`--model simple`). */
+const SIMPLE_LABELS: Record<string, string> = {
+  'most-popular': 'Most popular (counts)',
+  'item-transition': 'Item transition (bigram counts)',
+};
+
+/**
+ * Validation against test NDCG@10 (full ranking) of every model that has both: the test targets
+ * are later in each user's sequence, and the model-free bigram shows how much of the gap comes
+ * from the data rather than from selection on validation.
+ */
+function validTestShift(main: EagerResult | undefined, sasrec: SasrecResult | undefined, simple: SimpleResult | undefined): string[] {
+  const rows: [string, { users: number; full: FlatMetrics }, { users: number; full: FlatMetrics }][] = [];
+  const bigram = simple?.models['item-transition'];
+  if (bigram) rows.push(['item transition (no training, no selection)', bigram.valid, bigram.test]);
+  if (sasrec) rows.push(['SASRec (epoch chosen on validation)', sasrec.valid, sasrec.test]);
+  if (main) rows.push([`EAGER \`${main.configName}\` (checkpoint chosen on validation${main.valid.users < main.test.users ? ', validation on a fixed user sample' : ''})`, main.valid, main.test]);
+  if (!rows.length) return [];
+  const out = ['**Validation vs test** (NDCG@10, full ranking; the test target is each user\'s last item, the validation target the one before):', ''];
+  for (const [name, v, t] of rows) {
+    const a = v.full['ndcg@10'];
+    const b = t.full['ndcg@10'];
+    if (a === undefined || b === undefined) continue;
+    out.push(`- ${name}: validation ${fmt(a)} (${v.users} users) → test ${fmt(b)} (${t.users} users), ${pct(b, a)}`);
+  }
+  return out;
+}
+
 function datasetSection(
-  ds: string, eager: EagerResult[], sasrec: SasrecResult | undefined, notes: string | undefined, imgDir: string, images: Map<string, string>,
+  ds: string, eager: EagerResult[], sasrec: SasrecResult | undefined, simple: SimpleResult | undefined, notes: string | undefined, imgDir: string, images: Map<string, string>,
   pending: Promise<void>[],
 ): string {
   const paper = PAPER[ds];
@@ -211,6 +241,7 @@ function datasetSection(
   const short = eager.filter(isShort);
   const shown = new Set(eager.map((r) => (isShort(r) ? r.configName.slice(SHORT_PREFIX.length) : r.configName)));
   for (const r of others) ours(label(r), r.test);
+  for (const [name, m] of Object.entries(simple?.models ?? {})) ours(`${SIMPLE_LABELS[name] ?? name}, this project`, m.test);
   // The ablations are required on beauty at least: show the missing ones there.
   if (ds === 'beauty') for (const [name, what] of Object.entries(ABLATIONS)) if (!shown.has(name)) out.push(notRunRow(`EAGER, this project, ${what}`));
   out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.'
@@ -226,6 +257,8 @@ function datasetSection(
       out.push(`- ${mode}: ${parts.join('; ')}`);
     }
   }
+  const shift = validTestShift(main, sasrec, simple);
+  if (shift.length) out.push('', ...shift);
   const refs = REFERENCE_NOTES[ds] ?? [];
   if (refs.length) out.push('', '**Other reference points:**', '', ...refs.map((n) => `- ${n}`));
 
@@ -315,7 +348,7 @@ function speedSection(s: SpeedResult | undefined): string {
 /** Builds the page and renders its pictures. */
 export async function buildResultsPage(results: LoadedResult[], opts: PageOptions = {}): Promise<ResultsPage> {
   const imgDir = opts.imgDir ?? 'img';
-  const { eager, sasrec, speed } = groupByDataset(results);
+  const { eager, sasrec, simple, speed } = groupByDataset(results);
   const images = new Map<string, string>();
   const pending: Promise<void>[] = [];
   const datasets = [...PAGE_DATASETS, ...[...new Set([...eager.keys(), ...sasrec.keys()])].filter((d) => !(PAGE_DATASETS as readonly string[]).includes(d)).sort()];
@@ -336,7 +369,7 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
     '',
     PROTOCOL,
     '',
-    ...datasets.flatMap((ds) => [datasetSection(ds, eager.get(ds) ?? [], sasrec.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
+    ...datasets.flatMap((ds) => [datasetSection(ds, eager.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
     speedSection(speed),
     '',
     DIFFERENCES,

@@ -94,6 +94,23 @@ export const SasrecResultSchema = z.object({
 });
 export type SasrecResult = z.infer<typeof SasrecResultSchema>;
 
+/**
+ * The count-based reference recommenders on one dataset (`--model simple`): no training and
+ * no selection, so validation and test are both reported (the page uses the pair to show how
+ * much harder the test targets are).
+ */
+export const SimpleResultSchema = z.object({
+  format: z.literal('eager-bench-result'),
+  version: z.literal(1),
+  kind: z.literal('simple'),
+  dataset: z.string().min(1),
+  configName: z.literal('simple'),
+  models: z.record(z.string(), z.object({ valid: SplitMetricsSchema, test: SplitMetricsSchema })),
+  wallSeconds: z.record(z.string(), z.number()),
+  provenance: ProvenanceSchema,
+});
+export type SimpleResult = z.infer<typeof SimpleResultSchema>;
+
 /** One side of the speed comparison: each measure, or null with the reason it is missing. */
 export const SpeedSideSchema = z.object({
   trainSamplesPerSec: z.number().nullable(),
@@ -119,7 +136,7 @@ export const SpeedResultSchema = z.object({
 });
 export type SpeedResult = z.infer<typeof SpeedResultSchema>;
 
-export const BenchResultSchema = z.discriminatedUnion('kind', [EagerResultSchema, SasrecResultSchema, SpeedResultSchema]);
+export const BenchResultSchema = z.discriminatedUnion('kind', [EagerResultSchema, SasrecResultSchema, SimpleResultSchema, SpeedResultSchema]);
 export type BenchResult = z.infer<typeof BenchResultSchema>;
 
 /** A result file and what it holds. */

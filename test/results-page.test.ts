@@ -40,6 +40,11 @@ describe('results page', () => {
     const sports = md.slice(md.indexOf('## Sports'), md.indexOf('## Toys'));
     expect(sports).toContain('| **EAGER, this project** | – | not yet run | | | | | |');
     expect(sports).toContain('| EAGER, paper (Table 2) | as published | 0.0281 | 0.0441 | 0.0659 | 0.0184 | 0.0236 | 0.0291 |');
+    // The count-based references, and the validation -> test shift they measure without any selection.
+    expect(md).toContain('| Item transition (bigram counts), this project | full | 0.0504 | 0.0659 | 0.0819 | 0.0377 | 0.0427 | 0.0468 |');
+    expect(md).toContain('| Most popular (counts), this project | full | 0.0072 | 0.0114 | 0.0195 | 0.0040 | 0.0053 | 0.0073 |');
+    expect(md).toContain('- item transition (no training, no selection): validation 0.0540 (22363 users) → test 0.0427 (22363 users), −0.0113 (−21.0 %)');
+    expect(md).toMatch(/- SASRec \(epoch chosen on validation\): validation [0-9.]+ \(\d+ users\) → test 0\.0410/);
     // The gap to the paper is stated.
     expect(md).toContain('- full: R@10 0.0734 vs 0.0836: −0.0102 (−12.2 %); N@10 0.0416 vs 0.0525: −0.0109 (−20.8 %)');
     // Protocol, differences and model selection.
