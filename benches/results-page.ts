@@ -161,12 +161,17 @@ const DIFFERENCES = `## Differences from the paper's setup
   paper's hidden size 128 / 4 decoder layers / K = 256.`;
 
 /** The short-budget ablation table: every row against `short-full`, validation and test. */
+/** Short-budget rows that are not ablations but other settings of the full model. */
+const SHORT_VARIANTS: Record<string, string> = {
+  wide: 'full model at twice the width (hidden 128, FFN 512)',
+};
+
 function shortAblations(short: EagerResult[]): string[] {
   const ref = short.find((r) => r.configName === `${SHORT_PREFIX}full`);
   const steps = ref?.selection.stepsRun ?? short[0]?.selection.stepsRun;
   const name = (r: EagerResult) => {
     const base = r.configName.slice(SHORT_PREFIX.length);
-    return base === 'full' ? 'full model (all parts on)' : (ABLATIONS[base] ?? base);
+    return base === 'full' ? 'full model (all parts on)' : (ABLATIONS[base] ?? SHORT_VARIANTS[base] ?? base);
   };
   const order = (r: EagerResult) => (r === ref ? -1 : ablationOrder(r.configName.slice(SHORT_PREFIX.length)));
   const rows = [...short].sort((a, b) => order(a) - order(b));
@@ -177,7 +182,7 @@ function shortAblations(short: EagerResult[]): string[] {
     return ` (${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} %)`;
   };
   const out = [
-    `**Ablations at a short budget** (${steps ?? '?'} updates each, same compact CPU model, seed and schedule shape; the full-length runs `
+    `**Ablations at a short budget** (${steps ?? '?'} updates each, same compact CPU model (unless the row says otherwise), seed and schedule shape; the full-length runs `
       + 'of the ablations did not fit the CPU time available). Each row is compared with the full model trained for the same budget; '
       + 'checkpoints chosen on validation NDCG@10, test evaluated once.',
     '',
