@@ -96,6 +96,7 @@ impl SasRecModel {
         })
     }
 
+    /// The composed reference layers (`nn::TransformerLayer`: any activation, pre- or post-LN).
     fn composed_layers(cfg: &SasRecConfig, store: &mut ParamStore, norm_name: &str, rng: &mut SeededRng) -> Result<Layers> {
         let d = cfg.hidden;
         let norm = LayerNorm::new(store, norm_name, d, cfg.layer_norm_eps)?;
