@@ -376,7 +376,7 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
     '',
     '**Regenerate:** `npm run bench:repro -- --dataset beauty` (and `sports`, `toys`; ablations: `--config '
       + 'benches/configs/<behaviour-only|semantic-only|no-gct|no-stt>.json`, or `short-<full|behaviour-only|semantic-only|no-gct|no-stt>.json` '
-      + 'for the short-budget CPU ablations; baseline: `--model sasrec`; a finished run: `--from-run <run> --config <file>`), '
+      + 'for the short-budget CPU ablations; baselines: `--model sasrec`, `--model simple` (count-based references); a finished run: `--from-run <run> --config <file>`), '
       + '`npm run bench:speed`, then `npm run results:page`.',
     '',
     PROTOCOL,
