@@ -357,6 +357,15 @@ function speedSection(s: SpeedResult | undefined): string {
   return out.join('\n');
 }
 
+/** Which config file reproduces each dataset's main EAGER row (the bench default is paper-size). */
+function mainConfigsSentence(mains: [string, string | undefined][]): string {
+  const known = mains.filter((m): m is [string, string] => m[1] !== undefined);
+  if (!known.length) return '';
+  return ` The main EAGER rows come from ${known.map(([ds, c]) => `${ds}: \`--config benches/configs/${c}.json\``).join(', ')}; `
+    + 'without `--config` the run uses `benches/configs/eager.json`, the paper-size model defaults (hidden 128, 4 decoder layers, '
+    + '20000 updates), which trains at about 100 samples/s on the 2-core CPU and does not fit in 120 minutes there.';
+}
+
 /** Builds the page and renders its pictures. */
 export async function buildResultsPage(results: LoadedResult[], opts: PageOptions = {}): Promise<ResultsPage> {
   const imgDir = opts.imgDir ?? 'img';
@@ -377,7 +386,8 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
     '**Regenerate:** `npm run bench:repro -- --dataset beauty` (and `sports`, `toys`; ablations: `--config '
       + 'benches/configs/<behaviour-only|semantic-only|no-gct|no-stt>.json`, or `short-<full|behaviour-only|semantic-only|no-gct|no-stt>.json` '
       + 'for the short-budget CPU ablations; baselines: `--model sasrec`, `--model simple` (count-based references); a finished run: `--from-run <run> --config <file>`), '
-      + '`npm run bench:speed`, then `npm run results:page`.',
+      + '`npm run bench:speed`, then `npm run results:page`.'
+      + mainConfigsSentence(datasets.map((ds) => [ds, mainOf(eager.get(ds) ?? [])?.configName])),
     '',
     PROTOCOL,
     '',
