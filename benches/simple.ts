@@ -8,18 +8,15 @@
 import { loadDataset } from '../ts/data/load.js';
 import { leaveOneOutSplit, type SampleSet } from '../ts/data/split.js';
 import { mostPopularRecommender, transitionRecommender } from '../ts/eval/baselines.js';
-import { DEFAULT_KS, type MetricResult } from '../ts/eval/metrics.js';
+import { DEFAULT_KS } from '../ts/eval/metrics.js';
 import { evaluateRecommender, type Recommender } from '../ts/eval/recommender.js';
+import { flattenMetrics } from '../ts/run/evaluate.js';
 import { provenance } from './provenance.js';
-import type { FlatMetrics, SimpleResult, SplitMetrics } from './results-schema.js';
-
-function flat(m: MetricResult): FlatMetrics {
-  return Object.fromEntries(m.ks.flatMap((k) => [[`recall@${k}`, m.recall[k]!], [`ndcg@${k}`, m.ndcg[k]!]]));
-}
+import type { SimpleResult, SplitMetrics } from './results-schema.js';
 
 async function splitMetrics(model: Recommender, set: SampleSet, numItems: number): Promise<SplitMetrics> {
   const [full, excl] = await evaluateRecommender(model, set, numItems, { ks: DEFAULT_KS, modes: ['full', 'exclude-history'] });
-  return { users: set.size, full: flat(full!), 'exclude-history': flat(excl!) };
+  return { users: set.size, full: flattenMetrics(full!), 'exclude-history': flattenMetrics(excl!) };
 }
 
 /** Fits and evaluates both reference recommenders on the dataset in `dir`. */

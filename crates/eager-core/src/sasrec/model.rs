@@ -42,7 +42,6 @@ pub struct SasRecModel {
 impl SasRecModel {
     /// A freshly initialised model for item ids `1..=num_items`.
     pub fn new(cfg: &SasRecConfig, num_items: usize, device: &Device, rng: &mut SeededRng) -> Result<Self> {
-        cfg.validate()?;
         Self::with_layer_impl(cfg, num_items, device, rng, cfg.uses_fused_layers()?)
     }
 
