@@ -51,6 +51,19 @@ export const SttSchema = z
   })
   .strict();
 
+/**
+ * Pretrained item embeddings added to the encoder input (an extension of this project, off by
+ * default as in the paper): each one that is on adds a learned projection of the item's
+ * L2-normalised pretrained row to its id embedding, so rarely seen items start from what the
+ * behaviour model / text encoder know about them.
+ */
+export const PretrainedInputsSchema = z
+  .object({
+    behaviour: z.boolean().default(false).describe('add the projected behaviour embedding E^b to the encoder input (needs the behaviour stream)'),
+    semantic: z.boolean().default(false).describe('add the projected semantic embedding E^s to the encoder input (needs the semantic stream)'),
+  })
+  .strict();
+
 /** Adam settings of the training step (the learning rate is set per step by the schedule). */
 export const OptimizerSchema = z
   .object({
@@ -78,6 +91,7 @@ export const EagerConfigSchema = z
     streams: StreamsSchema.prefault({}),
     gct: GctSchema.prefault({}),
     stt: SttSchema.prefault({}),
+    pretrainedInputs: PretrainedInputsSchema.prefault({}),
     optimizer: OptimizerSchema.prefault({}),
     device: z.enum(['cpu', 'cuda']).default('cpu').describe('compute device (cuda needs a CUDA build of the addon)'),
   })
@@ -88,6 +102,11 @@ export const EagerConfigSchema = z
     }
     if (!c.streams.behaviour && !c.streams.semantic) {
       ctx.addIssue({ code: 'custom', path: ['streams'], message: 'at least one of behaviour / semantic must be on' });
+    }
+    for (const s of ['behaviour', 'semantic'] as const) {
+      if (c.pretrainedInputs[s] && !c.streams[s]) {
+        ctx.addIssue({ code: 'custom', path: ['pretrainedInputs', s], message: `needs the ${s} stream (streams.${s} = true)` });
+      }
     }
     if (c.stt.enabled && !(c.streams.behaviour && c.streams.semantic)) {
       ctx.addIssue({ code: 'custom', path: ['stt', 'enabled'], message: 'the transfer task needs both streams (set stt.enabled = false)' });

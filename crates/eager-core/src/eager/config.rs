@@ -146,6 +146,19 @@ impl Default for SttConfig {
     }
 }
 
+/// Pretrained item embeddings fed to the shared encoder (an extension, off in the paper): each
+/// one that is on adds `W · unit(E[item])` (a learned projection of the L2-normalised row) to
+/// the encoder's item-id embedding, so rare items start from what the behaviour model / text
+/// encoder know about them instead of a random vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct PretrainedInputsConfig {
+    /// Add the behaviour embeddings `E^b` (needs the behaviour stream and its embeddings).
+    pub behaviour: bool,
+    /// Add the semantic embeddings `E^s` (needs the semantic stream and its embeddings).
+    pub semantic: bool,
+}
+
 /// Adam hyper-parameters of the training step (the learning rate is set per step by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -192,6 +205,8 @@ pub struct EagerConfig {
     pub streams: StreamsConfig,
     pub gct: GctConfig,
     pub stt: SttConfig,
+    /// Pretrained embeddings added to the encoder input (extension; off by default).
+    pub pretrained_inputs: PretrainedInputsConfig,
     pub optimizer: OptimizerConfig,
     pub device: DeviceKind,
 }
@@ -212,6 +227,7 @@ impl Default for EagerConfig {
             streams: StreamsConfig::default(),
             gct: GctConfig::default(),
             stt: SttConfig::default(),
+            pretrained_inputs: PretrainedInputsConfig::default(),
             optimizer: OptimizerConfig::default(),
             device: DeviceKind::Cpu,
         }
@@ -323,6 +339,12 @@ impl EagerConfig {
         check_pos("initStd", self.init_std as f64)?;
         if !self.streams.behaviour && !self.streams.semantic {
             return bad("streams", "at least one of behaviour / semantic must be on");
+        }
+        if self.pretrained_inputs.behaviour && !self.streams.behaviour {
+            return bad("pretrainedInputs.behaviour", "needs the behaviour stream (streams.behaviour = true)");
+        }
+        if self.pretrained_inputs.semantic && !self.streams.semantic {
+            return bad("pretrainedInputs.semantic", "needs the semantic stream (streams.semantic = true)");
         }
         let g = &self.gct;
         check_nonneg("gct.weight", g.weight as f64)?;

@@ -3,12 +3,15 @@
 //! Histories are right-aligned (left-padded with item 0), so the most recent item always sits
 //! at the last position `max_history - 1`; padding is masked out of every attention.
 //! Parameters: `encoder.items.weight` `[num_items + 1, d]` (row 0 = padding),
-//! `encoder.positions.weight` `[max_history, d]`, `encoder.ln.*`, `encoder.layers.<i>.*`.
+//! `encoder.positions.weight` `[max_history, d]`, `encoder.ln.*`, `encoder.layers.<i>.*`, and for
+//! each pretrained input that is on (`pretrainedInputs`, an extension) `encoder.inputs.<stream>.weight`
+//! `[e, d]`: the item's L2-normalised pretrained row times that matrix is added to its id embedding.
 use std::sync::Arc;
 
 use candle_core::{Device, Tensor, Var};
 
 use super::config::EagerConfig;
+use super::gct::Pretrained;
 use super::kernels;
 use super::layers::{BlockConfig, Memory, Noise, Norm, Stack};
 use crate::error::{EagerError, Result};
@@ -30,10 +33,20 @@ impl Encoded {
     }
 }
 
+/// One pretrained embedding table added to the item embeddings through a learned projection.
+#[derive(Debug, Clone)]
+struct PretrainedInput {
+    /// `[num_items + 1, e]` L2-normalised rows, row 0 (padding) zero; constant.
+    table: Tensor,
+    /// `[e, d]`.
+    proj: Var,
+}
+
 /// The shared encoder.
 #[derive(Debug, Clone)]
 pub struct Encoder {
     items: Var,
+    inputs: Vec<PretrainedInput>,
     positions: Var,
     ln: Norm,
     layers: Stack,
@@ -64,7 +77,42 @@ impl Encoder {
             single_memory: false,
         };
         let layers = Stack::new(store, "encoder.layers", cfg.encoder_layers, block, rng)?;
-        Ok(Encoder { items, positions, ln, layers, num_items, max_history: cfg.max_history, dropout: cfg.dropout })
+        Ok(Encoder {
+            items,
+            inputs: Vec::new(),
+            positions,
+            ln,
+            layers,
+            num_items,
+            max_history: cfg.max_history,
+            dropout: cfg.dropout,
+        })
+    }
+
+    /// Adds a pretrained input (`pretrainedInputs.<name>`): parameter `encoder.inputs.<name>.weight`
+    /// `[e, d]`, drawn from `rng` with the model's init std, so the projected unit rows start at
+    /// the scale of the id embeddings.
+    pub fn add_pretrained_input(
+        &mut self,
+        store: &mut ParamStore,
+        name: &str,
+        table: &Pretrained,
+        init_std: f32,
+        rng: &mut SeededRng,
+    ) -> Result<()> {
+        if table.num_items() != self.num_items {
+            return Err(EagerError::invalid(format!(
+                "encoder: {name} embeddings have {} rows, numItems is {}",
+                table.num_items(),
+                self.num_items
+            )));
+        }
+        let (e, d) = (table.dim(), self.items.dims()[1]);
+        let pad = Tensor::zeros((1, e), table.unit.dtype(), table.unit.device())?;
+        let table = Tensor::cat(&[&pad, &table.unit], 0)?; // [N + 1, e]
+        let proj = store.normal(&format!("encoder.inputs.{name}.weight"), (e, d), init_std, rng)?;
+        self.inputs.push(PretrainedInput { table, proj });
+        Ok(())
     }
 
     /// Encodes `history` `[B, T]` (row-major item ids, 0 = padding, right-aligned), `T <= max_history`.
@@ -82,7 +130,12 @@ impl Encoder {
         let dev = self.items.device();
         let valid: Vec<u8> = history.iter().map(|&i| u8::from(i != 0)).collect();
         let ids = Tensor::from_slice(history, b * t, dev)?;
-        let x = self.items.as_tensor().index_select(&ids, 0)?.reshape((b, t, ()))?; // [B, T, d]
+        let mut x = self.items.as_tensor().index_select(&ids, 0)?; // [B·T, d]
+        for input in &self.inputs {
+            let rows = input.table.index_select(&ids, 0)?; // [B·T, e]
+            x = (x + rows.matmul(input.proj.as_tensor())?)?; // [B·T, d]
+        }
+        let x = x.reshape((b, t, ()))?; // [B, T, d]
         let pos = self.positions.as_tensor().narrow(0, self.max_history - t, t)?; // [T, d]
         let x = self.ln.forward(&kernels::add_bias(&x, &pos)?)?;
         let x = noise.dropout(&x, self.dropout)?;

@@ -21,7 +21,9 @@ pub mod trainer;
 
 pub use batch::TrainBatch;
 pub use beam::{MergeMode, RecommendOptions, Recommendation};
-pub use config::{DeviceKind, EagerConfig, GctConfig, GctForm, OptimizerConfig, StreamsConfig, SttConfig};
+pub use config::{
+    DeviceKind, EagerConfig, GctConfig, GctForm, OptimizerConfig, PretrainedInputsConfig, StreamsConfig, SttConfig,
+};
 pub use model::{EagerModel, LossParts, StreamInput, StreamKind};
 pub use trainer::{StepReport, Trainer};
 

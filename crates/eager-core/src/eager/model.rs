@@ -117,14 +117,14 @@ impl EagerModel {
         let device = cfg.device.device()?;
         let mut store = ParamStore::new(device.clone());
         let mut rng = SeededRng::new(seed);
-        let encoder = Encoder::new(&mut store, &cfg, num_items, &mut rng)?;
+        let mut encoder = Encoder::new(&mut store, &cfg, num_items, &mut rng)?;
         let mut build = |kind: StreamKind,
                          on: bool,
                          input: Option<StreamInput>,
                          store: &mut ParamStore|
-         -> Result<Option<Stream>> {
+         -> Result<(Option<Stream>, Option<Pretrained>)> {
             if !on {
-                return Ok(None);
+                return Ok((None, None));
             }
             let name = kind.name();
             let input = input.ok_or_else(|| {
@@ -139,26 +139,42 @@ impl EagerModel {
             }
             let (k, l) = (input.codes.k as usize, input.codes.length);
             let decoder = CodeDecoder::new(store, name, &cfg, k, l, &mut rng)?;
-            let gct = if cfg.gct.enabled {
+            let as_input = match kind {
+                StreamKind::Behaviour => cfg.pretrained_inputs.behaviour,
+                StreamKind::Semantic => cfg.pretrained_inputs.semantic,
+            };
+            let table = if cfg.gct.enabled || as_input {
                 let (data, dim) = input.embeddings.ok_or_else(|| {
                     EagerError::invalid(format!(
-                        "model: GCT is on but no {name} embeddings were given (or set gct.enabled = false)"
+                        "model: GCT or pretrainedInputs.{name} is on but no {name} embeddings were given"
                     ))
                 })?;
-                let table = Pretrained::new(data, num_items, dim, &format!("{name} embeddings"), &device)?;
-                Some((GctHead::new(store, name, cfg.hidden, dim, cfg.init_std, &mut rng)?, table))
+                Some(Pretrained::new(data, num_items, dim, &format!("{name} embeddings"), &device)?)
             } else {
                 None
             };
+            let gct = match (&table, cfg.gct.enabled) {
+                (Some(table), true) => {
+                    Some((GctHead::new(store, name, cfg.hidden, table.dim(), cfg.init_std, &mut rng)?, table.clone()))
+                }
+                _ => None,
+            };
             let trie = CodeTrie::from_table(input.codes)?;
-            Ok(Some(Stream { kind, codes: input.codes.clone(), trie, decoder, gct }))
+            let stream = Stream { kind, codes: input.codes.clone(), trie, decoder, gct };
+            Ok((Some(stream), if as_input { table } else { None }))
         };
-        let behaviour = build(StreamKind::Behaviour, cfg.streams.behaviour, behaviour, &mut store)?;
-        let semantic = build(StreamKind::Semantic, cfg.streams.semantic, semantic, &mut store)?;
+        let (behaviour, behaviour_input) = build(StreamKind::Behaviour, cfg.streams.behaviour, behaviour, &mut store)?;
+        let (semantic, semantic_input) = build(StreamKind::Semantic, cfg.streams.semantic, semantic, &mut store)?;
         let stt = match (&behaviour, cfg.stt_active()) {
             (Some(b), true) => Some(SttHead::new(&mut store, &cfg, b.codes.k as usize, b.codes.length, &mut rng)?),
             _ => None,
         };
+        // Drawn last, so a model without pretrained inputs initialises exactly as before.
+        for (kind, table) in [(StreamKind::Behaviour, behaviour_input), (StreamKind::Semantic, semantic_input)] {
+            if let Some(table) = table {
+                encoder.add_pretrained_input(&mut store, kind.name(), &table, cfg.init_std, &mut rng)?;
+            }
+        }
         Ok(EagerModel { cfg, store, num_items, encoder, behaviour, semantic, stt })
     }
 

@@ -108,6 +108,107 @@ fn every_parameter_gets_a_finite_nonzero_gradient() -> Result<()> {
     Ok(())
 }
 
+fn with_pretrained_inputs() -> EagerConfig {
+    let mut cfg = tiny_config();
+    cfg.pretrained_inputs.behaviour = true;
+    cfg.pretrained_inputs.semantic = true;
+    cfg
+}
+
+fn values(var: &candle_core::Var) -> Result<Vec<f32>> {
+    Ok(var.as_tensor().flatten_all()?.to_vec1()?)
+}
+
+#[test]
+fn pretrained_inputs_get_gradients_and_leave_the_other_weights_unchanged() -> Result<()> {
+    let f = fixture()?;
+    let plain = build(tiny_config(), &f, 3)?;
+    let model = build(with_pretrained_inputs(), &f, 3)?;
+    // Same seed: every weight of the plain model is drawn identically; two projections more.
+    for (name, var) in plain.params().iter() {
+        let other = model.params().get(name).ok_or_else(|| crate::EagerError::invalid(name.to_string()))?;
+        assert_eq!(values(var)?, values(other)?, "{name}");
+    }
+    assert_eq!(model.params().vars().len(), plain.params().vars().len() + 2);
+    let pb = model.params().get("encoder.inputs.behaviour.weight").map(|v| v.dims().to_vec());
+    let ps = model.params().get("encoder.inputs.semantic.weight").map(|v| v.dims().to_vec());
+    assert_eq!((pb, ps), (Some(vec![EMB_B, 16]), Some(vec![EMB_S, 16])));
+    let batch = cyclic_batch(f.num_items, 16, 5)?;
+    let (total, _) = model.losses(&batch, &mut SeededRng::new(1), true)?;
+    let grads = total.backward()?;
+    for name in ["encoder.inputs.behaviour.weight", "encoder.inputs.semantic.weight", "encoder.items.weight"] {
+        let var = model.params().get(name).ok_or_else(|| crate::EagerError::invalid(name.to_string()))?;
+        let g: Vec<f32> = grads
+            .get(var.as_tensor())
+            .ok_or_else(|| crate::EagerError::invalid(format!("no gradient for {name}")))?
+            .flatten_all()?
+            .to_vec1()?;
+        assert!(g.iter().all(|x| x.is_finite()) && g.iter().any(|&x| x != 0.0), "{name}: {g:?}");
+    }
+    Ok(())
+}
+
+/// Reference: folding `unit(E[i]) · W` into item i's id embedding by hand and zeroing `W` gives
+/// the same encoder states as the model that adds the projection itself.
+#[test]
+fn pretrained_inputs_add_projected_unit_rows_to_the_item_embeddings() -> Result<()> {
+    let f = fixture()?;
+    let mut cfg = tiny_config();
+    cfg.pretrained_inputs.semantic = true;
+    let model = build(cfg.clone(), &f, 4)?;
+    let folded = build(cfg, &f, 4)?;
+    let (d, e) = (16usize, EMB_S);
+    let get = |m: &EagerModel, name: &str| -> Result<candle_core::Var> {
+        m.params().get(name).cloned().ok_or_else(|| crate::EagerError::invalid(name.to_string()))
+    };
+    let w = values(&get(&model, "encoder.inputs.semantic.weight")?)?; // [e, d]
+    let mut items = values(&get(&folded, "encoder.items.weight")?)?; // [N + 1, d]
+    for i in 0..f.num_items {
+        let row = &f.emb_s[i * e..(i + 1) * e];
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        for j in 0..d {
+            let add: f32 = (0..e).map(|k| row[k] / norm * w[k * d + j]).sum();
+            items[(i + 1) * d + j] += add;
+        }
+    }
+    let items_var = get(&folded, "encoder.items.weight")?;
+    items_var.set(&Tensor::from_vec(items, items_var.shape(), items_var.device())?)?;
+    let w_var = get(&folded, "encoder.inputs.semantic.weight")?;
+    w_var.set(&w_var.as_tensor().zeros_like()?)?;
+    let hist: Vec<u32> = vec![0, 0, 3, 7, 12, 1, 2, 3, 4, 5];
+    let noise = || super::layers::Noise::eval();
+    let a: Vec<f32> = model.encode(&hist, 2, 5, &mut noise())?.states.flatten_all()?.to_vec1()?;
+    let b: Vec<f32> = folded.encode(&hist, 2, 5, &mut noise())?.states.flatten_all()?.to_vec1()?;
+    let plain: Vec<f32> = build(tiny_config(), &f, 4)?.encode(&hist, 2, 5, &mut noise())?.states.flatten_all()?.to_vec1()?;
+    let max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max_diff < 1e-5, "max |diff| {max_diff}");
+    assert!(a.iter().zip(&plain).any(|(x, y)| (x - y).abs() > 1e-3), "the input changed nothing");
+    Ok(())
+}
+
+#[test]
+fn pretrained_inputs_need_their_stream_and_embeddings() -> Result<()> {
+    let f = fixture()?;
+    let mut cfg = with_pretrained_inputs();
+    cfg.streams.semantic = false;
+    cfg.stt.enabled = false;
+    let err = cfg.validate().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("pretrainedInputs.semantic"), "{err}");
+    let mut cfg = tiny_config();
+    cfg.gct.enabled = false;
+    cfg.pretrained_inputs.behaviour = true;
+    let res = EagerModel::new(
+        cfg,
+        f.num_items,
+        Some(StreamInput { codes: &f.codes_b, embeddings: None }),
+        Some(StreamInput { codes: &f.codes_s, embeddings: None }),
+        1,
+    );
+    let err = res.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("pretrainedInputs.behaviour") && err.contains("no behaviour embeddings"), "{err}");
+    Ok(())
+}
+
 #[test]
 fn tiny_model_memorises_a_tiny_dataset() -> Result<()> {
     let f = fixture()?;
