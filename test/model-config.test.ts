@@ -13,6 +13,7 @@ describe('EagerConfigSchema', () => {
     expect(c.streams).toEqual({ behaviour: true, semantic: true });
     expect(c.optimizer.beta2).toBe(0.999);
     expect(c.device).toBe('cpu');
+    expect(c.pretrainedInputs).toEqual({ behaviour: false, semantic: false });
   });
 
   it('applies presets under the given fields', () => {
@@ -40,5 +41,7 @@ describe('EagerConfigSchema', () => {
     expect(paths({ gct: { form: 'l2' } })).toContain('gct.form');
     expect(paths({ hiden: 3 }).length).toBeGreaterThan(0);
     expect(paths({ device: 'tpu' })).toContain('device');
+    expect(paths({ streams: { semantic: false }, stt: { enabled: false }, pretrainedInputs: { semantic: true } })).toContain('pretrainedInputs.semantic');
+    expect(paths({ pretrainedInputs: { text: true } })).toContain('pretrainedInputs');
   });
 });

@@ -118,6 +118,30 @@ describe('EagerModel (native)', () => {
     expect(new Set(big.items.subarray(0, N)).size).toBe(N);
   });
 
+  it('pretrained inputs: two more parameters, trained, saved and loaded with the model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eager-model-inputs-'));
+    dirs.push(dir);
+    const config = { ...tinyConfig, pretrainedInputs: { behaviour: true, semantic: true } };
+    const plain = tiny(4);
+    const m = tiny(4, config);
+    expect(m.parameterNames().filter((n) => !plain.parameterNames().includes(n)).sort())
+      .toEqual(['encoder.inputs.behaviour.weight', 'encoder.inputs.semantic.weight']);
+    // The inputs change what the encoder sees, so the first losses differ from the plain model's.
+    const r = await m.trainStep(batch());
+    expect(r.total).not.toBe((await plain.trainStep(batch())).total);
+    await m.save(join(dir, 'ckpt'), true);
+    const back = EagerModel.load({ dir: join(dir, 'ckpt'), numItems: N, ...streams(), withTrainingState: true });
+    const hist = batch(4).histories;
+    expect(Array.from((await back.recommend(hist, T, 3, { beamWidth: 3, merge: 'rescore' })).scores))
+      .toEqual(Array.from((await m.recommend(hist, T, 3, { beamWidth: 3, merge: 'rescore' })).scores));
+    // Without its embeddings the model cannot be built, and the error says which ones.
+    const { behaviour, semantic } = streams();
+    expect(() => EagerModel.create({
+      config: { ...config, gct: { enabled: false } }, numItems: N, seed: 1,
+      behaviour: { ...behaviour, embeddings: undefined, dim: undefined }, semantic,
+    })).toThrow(/pretrainedInputs\.behaviour/);
+  });
+
   it('save + load continues exactly like an uninterrupted run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eager-model-'));
     dirs.push(dir);
