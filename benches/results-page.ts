@@ -85,6 +85,23 @@ function machine(r: { provenance: EagerResult['provenance'] }): string {
  * looks at test.
  */
 const MAIN_CONFIGS = ['eager', 'eager-cpu-wide', 'eager-cpu-long', 'eager-cpu'];
+/**
+ * Full-length runs of this project's extensions of the method (not the paper's model): shown
+ * in their own labelled row and bar, never as the main EAGER row. Config name → what it adds.
+ */
+const EXTENSIONS: Record<string, string> = {
+  'eager-cpu-wide-inputs': 'pretrained item embeddings projected into the encoder input',
+};
+
+/** The best extension run by validation NDCG@10 (same rule as the main row). */
+function extensionOf(eager: EagerResult[]): EagerResult | undefined {
+  let best: EagerResult | undefined;
+  for (const r of eager) {
+    if (!(r.configName in EXTENSIONS)) continue;
+    if (!best || (r.valid.full['ndcg@10'] ?? -1) > (best.valid.full['ndcg@10'] ?? -1)) best = r;
+  }
+  return best;
+}
 /** Short-budget ablations: `short-full` is their reference row, `short-<ablation>` the others. */
 const SHORT_PREFIX = 'short-';
 
@@ -123,6 +140,8 @@ function groupByDataset(results: LoadedResult[]) {
 function label(r: EagerResult): string {
   if (r.configName === 'eager') return 'EAGER, this project';
   const ab = ABLATIONS[r.configName];
+  const ext = EXTENSIONS[r.configName];
+  if (ext) return `EAGER + extension: ${ext}, this project (\`${r.configName}\`)`;
   return ab ? `EAGER, this project, ${ab}` : `EAGER, this project (${r.configName})`;
 }
 
@@ -164,6 +183,7 @@ const DIFFERENCES = `## Differences from the paper's setup
 /** Short-budget rows that are not ablations but other settings of the full model. */
 const SHORT_VARIANTS: Record<string, string> = {
   wide: 'full model at twice the width (hidden 128, FFN 512)',
+  'wide-inputs': 'hidden 128 + pretrained embeddings in the encoder input (extension)',
 };
 
 function shortAblations(short: EagerResult[]): string[] {
@@ -210,12 +230,14 @@ const SIMPLE_LABELS: Record<string, string> = {
  * are later in each user's sequence, and the model-free bigram shows how much of the gap comes
  * from the data rather than from selection on validation.
  */
-function validTestShift(main: EagerResult | undefined, sasrec: SasrecResult | undefined, simple: SimpleResult | undefined): string[] {
+function validTestShift(main: EagerResult | undefined, sasrec: SasrecResult | undefined, simple: SimpleResult | undefined, extension?: EagerResult): string[] {
   const rows: [string, { users: number; full: FlatMetrics }, { users: number; full: FlatMetrics }][] = [];
   const bigram = simple?.models['item-transition'];
   if (bigram) rows.push(['item transition (no training, no selection)', bigram.valid, bigram.test]);
   if (sasrec) rows.push(['SASRec (epoch chosen on validation)', sasrec.valid, sasrec.test]);
-  if (main) rows.push([`EAGER \`${main.configName}\` (checkpoint chosen on validation${main.valid.users < main.test.users ? ', validation on a fixed user sample' : ''})`, main.valid, main.test]);
+  for (const r of [main, extension]) {
+    if (r) rows.push([`EAGER \`${r.configName}\` (checkpoint chosen on validation${r.valid.users < r.test.users ? ', validation on a fixed user sample' : ''})`, r.valid, r.test]);
+  }
   if (!rows.length) return [];
   const out = ['**Validation vs test** (NDCG@10, full ranking; the test target is each user\'s last item, the validation target the one before):', ''];
   for (const [name, v, t] of rows) {
@@ -234,6 +256,7 @@ function datasetSection(
   const paper = PAPER[ds];
   const out: string[] = [`## ${ds[0]!.toUpperCase()}${ds.slice(1)}`, ''];
   const main = mainOf(eager);
+  const extension = extensionOf(eager);
   const isShort = (r: EagerResult) => r.configName.startsWith(SHORT_PREFIX);
   out.push(HEADER, RULE);
   if (paper) {
@@ -247,9 +270,10 @@ function datasetSection(
   };
   if (main) ours('**EAGER, this project**', main.test);
   else out.push(notRunRow('**EAGER, this project**'));
+  if (extension) ours(`**${label(extension)}**`, extension.test);
   if (sasrec) ours('SASRec, this project', sasrec.test);
   else out.push(notRunRow('SASRec, this project'));
-  const others = eager.filter((r) => r !== main && !isShort(r));
+  const others = eager.filter((r) => r !== main && r !== extension && !isShort(r));
   const short = eager.filter(isShort);
   const shown = new Set(eager.map((r) => (isShort(r) ? r.configName.slice(SHORT_PREFIX.length) : r.configName)));
   for (const r of others) ours(label(r), r.test);
@@ -257,19 +281,23 @@ function datasetSection(
   // The ablations are required on beauty at least: show the missing ones there.
   if (ds === 'beauty') for (const [name, what] of Object.entries(ABLATIONS)) if (!shown.has(name)) out.push(notRunRow(`EAGER, this project, ${what}`));
   out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.'
-    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration (best validation NDCG@10 among the full-length configurations run): ${(main.description ?? '').replace(/\.?$/, '.')}` : ''));
+    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration (best validation NDCG@10 among the full-length configurations run): ${(main.description ?? '').replace(/\.?$/, '.')}` : '')
+    + (extension ? ` The extension row is not the paper's model: ${(extension.description ?? '').replace(/\.?$/, '.')}` : ''));
   if (short.length) out.push('', ...shortAblations(short));
 
   if (main && paper) {
     out.push('', '**Against the paper\'s EAGER** (this project − paper):', '');
-    for (const mode of ['full', 'exclude-history'] as const) {
-      const m = main.test[mode];
-      if (!Object.keys(m).length) continue;
-      const parts = (['recall@10', 'ndcg@10'] as const).map((k) => `${k === 'recall@10' ? 'R@10' : 'N@10'} ${fmt(m[k])} vs ${fmt(paper.EAGER[k])}: ${pct(m[k] ?? 0, paper.EAGER[k] ?? 1)}`);
-      out.push(`- ${mode}: ${parts.join('; ')}`);
+    for (const [who, r] of [['EAGER', main], ['with the extension', extension]] as const) {
+      if (!r) continue;
+      for (const mode of ['full', 'exclude-history'] as const) {
+        const m = r.test[mode];
+        if (!Object.keys(m).length) continue;
+        const parts = (['recall@10', 'ndcg@10'] as const).map((k) => `${k === 'recall@10' ? 'R@10' : 'N@10'} ${fmt(m[k])} vs ${fmt(paper.EAGER[k])}: ${pct(m[k] ?? 0, paper.EAGER[k] ?? 1)}`);
+        out.push(`- ${who}, ${mode}: ${parts.join('; ')}`);
+      }
     }
   }
-  const shift = validTestShift(main, sasrec, simple);
+  const shift = validTestShift(main, sasrec, simple, extension);
   if (shift.length) out.push('', ...shift);
   const refs = REFERENCE_NOTES[ds] ?? [];
   if (refs.length) out.push('', '**Other reference points:**', '', ...refs.map((n) => `- ${n}`));
@@ -288,7 +316,7 @@ function datasetSection(
   }
 
   // Pictures.
-  if (main || sasrec) {
+  if (main || sasrec || extension) {
     const bars: BarDatum[] = [];
     const order: string[] = [];
     const add = (model: string, m: Partial<Record<string, number | null>>) => {
@@ -302,6 +330,7 @@ function datasetSection(
     if (paper) add('TIGER (paper)', paper.TIGER);
     if (main) add('EAGER (ours, full)', main.test.full);
     if (main && Object.keys(main.test['exclude-history']).length) add('EAGER (ours, excl. history)', main.test['exclude-history']);
+    if (extension) add('EAGER + inputs (ours, full)', extension.test.full);
     if (sasrec) add('SASRec (ours, full)', sasrec.test.full);
     const name = `bars-${ds}.svg`;
     pending.push(renderSvg(barChartSpec(`${ds}: test metrics, this project vs the paper`, bars, order)).then((svg) => void images.set(name, svg)));
