@@ -90,7 +90,7 @@ const MAIN_CONFIGS = ['eager', 'eager-cpu-wide', 'eager-cpu-long', 'eager-cpu'];
  * in their own labelled row and bar, never as the main EAGER row. Config name → what it adds.
  */
 const EXTENSIONS: Record<string, string> = {
-  'eager-cpu-wide-inputs': 'pretrained item embeddings projected into the encoder input',
+  'eager-cpu-wide-inputs': 'pretrained encoder inputs',
 };
 
 /** The best extension run by validation NDCG@10 (same rule as the main row). */
@@ -141,7 +141,7 @@ function label(r: EagerResult): string {
   if (r.configName === 'eager') return 'EAGER, this project';
   const ab = ABLATIONS[r.configName];
   const ext = EXTENSIONS[r.configName];
-  if (ext) return `EAGER + extension: ${ext}, this project (\`${r.configName}\`)`;
+  if (ext) return `EAGER + ${ext} (extension), this project`;
   return ab ? `EAGER, this project, ${ab}` : `EAGER, this project (${r.configName})`;
 }
 

@@ -162,7 +162,7 @@ describe('results page: compact main config and short-budget ablations', () => {
     const beauty = md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
     expect(beauty).toContain('| **EAGER, this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0333 | 0.0399 |');
     expect(beauty).toContain('The EAGER row is the `eager-cpu` configuration (best validation NDCG@10 among the full-length configurations run): eager-cpu run.');
-    expect(beauty).toContain('| **EAGER + extension: pretrained item embeddings projected into the encoder input, this project (`eager-cpu-wide-inputs`)** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0444 | 0.0399 |');
+    expect(beauty).toContain('| **EAGER + pretrained encoder inputs (extension), this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0444 | 0.0399 |');
     expect(beauty).toContain('The extension row is not the paper\'s model: eager-cpu-wide-inputs run.');
     expect(beauty).toContain('- with the extension, full: R@10 0.0602 vs 0.0836');
     expect(beauty).toContain('- EAGER `eager-cpu-wide-inputs` (checkpoint chosen on validation');
