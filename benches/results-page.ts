@@ -93,26 +93,25 @@ const EXTENSIONS: Record<string, string> = {
   'eager-cpu-wide-inputs': 'pretrained encoder inputs',
 };
 
-/** The best extension run by validation NDCG@10 (same rule as the main row). */
-function extensionOf(eager: EagerResult[]): EagerResult | undefined {
-  let best: EagerResult | undefined;
-  for (const r of eager) {
-    if (!(r.configName in EXTENSIONS)) continue;
-    if (!best || (r.valid.full['ndcg@10'] ?? -1) > (best.valid.full['ndcg@10'] ?? -1)) best = r;
-  }
-  return best;
-}
 /** Short-budget ablations: `short-full` is their reference row, `short-<ablation>` the others. */
 const SHORT_PREFIX = 'short-';
 
-function mainOf(eager: EagerResult[]): EagerResult | undefined {
+/** The candidate with the best validation NDCG@10 (the first of equals); test never enters. */
+function bestByValidation(candidates: readonly (EagerResult | undefined)[]): EagerResult | undefined {
   let best: EagerResult | undefined;
-  for (const c of MAIN_CONFIGS) {
-    const r = eager.find((x) => x.configName === c);
-    const v = r?.valid.full['ndcg@10'] ?? -1;
-    if (r && (!best || v > (best.valid.full['ndcg@10'] ?? -1))) best = r;
+  for (const r of candidates) {
+    if (r && (!best || (r.valid.full['ndcg@10'] ?? -1) > (best.valid.full['ndcg@10'] ?? -1))) best = r;
   }
   return best;
+}
+
+function mainOf(eager: EagerResult[]): EagerResult | undefined {
+  return bestByValidation(MAIN_CONFIGS.map((c) => eager.find((x) => x.configName === c)));
+}
+
+/** The best extension run, by the same rule as the main row. */
+function extensionOf(eager: EagerResult[]): EagerResult | undefined {
+  return bestByValidation(eager.filter((r) => r.configName in EXTENSIONS));
 }
 
 function ablationOrder(name: string): number {
@@ -386,7 +385,7 @@ function speedSection(s: SpeedResult | undefined): string {
   return out.join('\n');
 }
 
-/** Which config file reproduces each dataset's main EAGER row (the bench default is paper-size). */
+/** Which config file reproduces each dataset's main EAGER row, and what runs without `--config`. */
 function mainConfigsSentence(mains: [string, string | undefined][]): string {
   const known = mains.filter((m): m is [string, string] => m[1] !== undefined);
   if (!known.length) return '';
