@@ -119,6 +119,10 @@ fn values(var: &candle_core::Var) -> Result<Vec<f32>> {
     Ok(var.as_tensor().flatten_all()?.to_vec1()?)
 }
 
+fn param(model: &EagerModel, name: &str) -> Result<candle_core::Var> {
+    model.params().get(name).cloned().ok_or_else(|| crate::EagerError::invalid(format!("no parameter {name}")))
+}
+
 #[test]
 fn pretrained_inputs_get_gradients_and_leave_the_other_weights_unchanged() -> Result<()> {
     let f = fixture()?;
@@ -126,8 +130,7 @@ fn pretrained_inputs_get_gradients_and_leave_the_other_weights_unchanged() -> Re
     let model = build(with_pretrained_inputs(), &f, 3)?;
     // Same seed: every weight of the plain model is drawn identically; two projections more.
     for (name, var) in plain.params().iter() {
-        let other = model.params().get(name).ok_or_else(|| crate::EagerError::invalid(name.to_string()))?;
-        assert_eq!(values(var)?, values(other)?, "{name}");
+        assert_eq!(values(var)?, values(&param(&model, name)?)?, "{name}");
     }
     assert_eq!(model.params().vars().len(), plain.params().vars().len() + 2);
     let pb = model.params().get("encoder.inputs.behaviour.weight").map(|v| v.dims().to_vec());
@@ -137,7 +140,7 @@ fn pretrained_inputs_get_gradients_and_leave_the_other_weights_unchanged() -> Re
     let (total, _) = model.losses(&batch, &mut SeededRng::new(1), true)?;
     let grads = total.backward()?;
     for name in ["encoder.inputs.behaviour.weight", "encoder.inputs.semantic.weight", "encoder.items.weight"] {
-        let var = model.params().get(name).ok_or_else(|| crate::EagerError::invalid(name.to_string()))?;
+        let var = param(&model, name)?;
         let g: Vec<f32> = grads
             .get(var.as_tensor())
             .ok_or_else(|| crate::EagerError::invalid(format!("no gradient for {name}")))?
@@ -158,11 +161,8 @@ fn pretrained_inputs_add_projected_unit_rows_to_the_item_embeddings() -> Result<
     let model = build(cfg.clone(), &f, 4)?;
     let folded = build(cfg, &f, 4)?;
     let (d, e) = (16usize, EMB_S);
-    let get = |m: &EagerModel, name: &str| -> Result<candle_core::Var> {
-        m.params().get(name).cloned().ok_or_else(|| crate::EagerError::invalid(name.to_string()))
-    };
-    let w = values(&get(&model, "encoder.inputs.semantic.weight")?)?; // [e, d]
-    let mut items = values(&get(&folded, "encoder.items.weight")?)?; // [N + 1, d]
+    let w = values(&param(&model, "encoder.inputs.semantic.weight")?)?; // [e, d]
+    let mut items = values(&param(&folded, "encoder.items.weight")?)?; // [N + 1, d]
     for i in 0..f.num_items {
         let row = &f.emb_s[i * e..(i + 1) * e];
         let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
@@ -171,9 +171,9 @@ fn pretrained_inputs_add_projected_unit_rows_to_the_item_embeddings() -> Result<
             items[(i + 1) * d + j] += add;
         }
     }
-    let items_var = get(&folded, "encoder.items.weight")?;
+    let items_var = param(&folded, "encoder.items.weight")?;
     items_var.set(&Tensor::from_vec(items, items_var.shape(), items_var.device())?)?;
-    let w_var = get(&folded, "encoder.inputs.semantic.weight")?;
+    let w_var = param(&folded, "encoder.inputs.semantic.weight")?;
     w_var.set(&w_var.as_tensor().zeros_like()?)?;
     let hist: Vec<u32> = vec![0, 0, 3, 7, 12, 1, 2, 3, 4, 5];
     let noise = || super::layers::Noise::eval();
