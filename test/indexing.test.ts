@@ -57,6 +57,9 @@ describe('index build', () => {
     expect(manifest.seed).toBe(11);
     expect(manifest.datasetFingerprint).toMatch(/^sha256:/);
     expect(manifest.semantic.encoder).toBe('tfidf-svd');
+    // the behaviour file is identified by its content, not only its path
+    expect(manifest.behaviour.path).toBe(cfg.behaviour.path);
+    expect(manifest.behaviour.dataSha256).toMatch(/^sha256:[0-9a-f]{64}$/);
     const loaded = await loadIndex(out);
     const mem = asLoadedIndex(built);
     expect(loaded.behaviour.codes.codes).toEqual(mem.behaviour.codes.codes);
@@ -70,6 +73,13 @@ describe('index build', () => {
     expect(again.semantic.codes.codes).toEqual(built.semantic.codes.codes);
     const other = await buildIndex(ds, { ...cfg, seed: 12 });
     expect(other.behaviour.codes.codes).not.toEqual(built.behaviour.codes.codes);
+    expect(again.behaviour.info.dataSha256).toBe(manifest.behaviour.dataSha256);
+    // the same path overwritten with other embeddings: another hash
+    const rows = readNpy(cfg.behaviour.path).data as Float32Array;
+    writeNpy(cfg.behaviour.path, { dtype: 'f4', shape: [ds.numItems, 8], data: rows.map((x) => -x) });
+    const overwritten = await buildIndex(ds, cfg);
+    expect(overwritten.behaviour.info.path).toBe(manifest.behaviour.path);
+    expect(overwritten.behaviour.info.dataSha256).not.toBe(manifest.behaviour.dataSha256);
   });
 
   it('rejects a behaviour file with the wrong number of rows, naming the file', async () => {

@@ -4,6 +4,7 @@
  * + prefix trie for each. `writeIndex` / `loadIndex` persist it.
  */
 import { mkdirSync, readFileSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join, resolve, dirname, basename } from 'node:path';
 import { leaveOneOutSplit, type LeaveOneOutSplit } from '../data/split.js';
 import type { Dataset } from '../data/types.js';
@@ -103,7 +104,10 @@ export async function buildIndex(
     if (m.rows !== ds.numItems) {
       throw new Error(`${path}: behaviour embeddings have ${m.rows} rows, the dataset has ${ds.numItems} items (row r must be item id r+1)`);
     }
-    behaviour = { dim: m.cols, data: m.data, info: { source: 'file', path: resolve(path) } };
+    // The path alone does not identify the embeddings (a file can be overwritten after the
+    // build), so the manifest also records a hash of the rows as loaded.
+    const dataSha256 = `sha256:${createHash('sha256').update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength)).digest('hex')}`;
+    behaviour = { dim: m.cols, data: m.data, info: { source: 'file', path: resolve(path), dataSha256 } };
   } else {
     const train = deps.trainBehaviour ?? (await import('../sasrec/behaviour.js')).sasrecBehaviourTrainer;
     behaviour = await train(ds, split, cfg.behaviour.sasrec, cfg.seed, (m) => say('behaviour', m));
