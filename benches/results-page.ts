@@ -185,15 +185,11 @@ const SHORT_VARIANTS: Record<string, string> = {
   'wide-inputs': 'hidden 128 + pretrained embeddings in the encoder input (extension)',
 };
 
-function shortAblations(short: EagerResult[]): string[] {
-  const ref = short.find((r) => r.configName === `${SHORT_PREFIX}full`);
-  const steps = ref?.selection.stepsRun ?? short[0]?.selection.stepsRun;
-  const name = (r: EagerResult) => {
-    const base = r.configName.slice(SHORT_PREFIX.length);
-    return base === 'full' ? 'full model (all parts on)' : (ABLATIONS[base] ?? SHORT_VARIANTS[base] ?? base);
-  };
-  const order = (r: EagerResult) => (r === ref ? -1 : ablationOrder(r.configName.slice(SHORT_PREFIX.length)));
-  const rows = [...short].sort((a, b) => order(a) - order(b));
+/**
+ * An ablation table: every row against the reference run `ref` (the full model trained the same
+ * way), validation and test, with the relative difference.
+ */
+function ablationTable(ref: EagerResult | undefined, rows: EagerResult[], nameOf: (r: EagerResult) => string, intro: string): string[] {
   const n10 = (m: FlatMetrics | undefined) => m?.['ndcg@10'] ?? null;
   const delta = (v: number | null, r: number | null) => {
     if (v === null || r === null || r === 0) return '';
@@ -201,9 +197,7 @@ function shortAblations(short: EagerResult[]): string[] {
     return ` (${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} %)`;
   };
   const out = [
-    `**Ablations at a short budget** (${steps ?? '?'} updates each, same compact CPU model (unless the row says otherwise), seed and schedule shape; the full-length runs `
-      + 'of the ablations did not fit the CPU time available). Each row is compared with the full model trained for the same budget; '
-      + 'checkpoints chosen on validation NDCG@10, test evaluated once.',
+    intro,
     '',
     '| variant | valid N@10 (best) | test R@10 full | test N@10 full | test N@10 excl. history | best step |',
     '|---|---|---|---|---|---|',
@@ -212,10 +206,38 @@ function shortAblations(short: EagerResult[]): string[] {
     const v = n10(r.valid.full);
     const t = n10(r.test.full);
     const isRef = r === ref;
-    out.push(`| ${name(r)} | ${fmt(v ?? undefined)}${isRef ? '' : delta(v, n10(ref?.valid.full))} | ${fmt(r.test.full['recall@10'])} | `
+    out.push(`| ${nameOf(r)} | ${fmt(v ?? undefined)}${isRef ? '' : delta(v, n10(ref?.valid.full))} | ${fmt(r.test.full['recall@10'])} | `
       + `${fmt(t ?? undefined)}${isRef ? '' : delta(t, n10(ref?.test.full))} | ${fmt(r.test['exclude-history']['ndcg@10'])} | ${r.selection.bestStep} / ${r.selection.stepsRun} |`);
   }
   return out;
+}
+
+function shortAblations(short: EagerResult[], haveFull: boolean): string[] {
+  const ref = short.find((r) => r.configName === `${SHORT_PREFIX}full`);
+  const steps = ref?.selection.stepsRun ?? short[0]?.selection.stepsRun;
+  const name = (r: EagerResult) => {
+    const base = r.configName.slice(SHORT_PREFIX.length);
+    return base === 'full' ? 'full model (all parts on)' : (ABLATIONS[base] ?? SHORT_VARIANTS[base] ?? base);
+  };
+  const order = (r: EagerResult) => (r === ref ? -1 : ablationOrder(r.configName.slice(SHORT_PREFIX.length)));
+  return ablationTable(ref, [...short].sort((a, b) => order(a) - order(b)), name,
+    `**Ablations at a short budget** (${steps ?? '?'} updates each, same compact CPU model (unless the row says otherwise), seed and schedule shape${haveFull ? '' : '; the full-length ablations did not fit the CPU time available'}). `
+      + 'Each row is compared with the full model trained for the same budget; checkpoints chosen on validation NDCG@10, test evaluated once.');
+}
+
+/**
+ * The full-length ablation table: the ablation configs (`benches/configs/<ablation>.json`) extend
+ * `ABLATION_BASE`, so each is compared with that run.
+ */
+const ABLATION_BASE = 'eager-cpu-wide';
+
+function fullAblations(eager: EagerResult[]): string[] {
+  const ref = eager.find((r) => r.configName === ABLATION_BASE);
+  const rows = eager.filter((r) => r.configName in ABLATIONS).sort((a, b) => ablationOrder(a.configName) - ablationOrder(b.configName));
+  if (!ref || !rows.length) return [];
+  return ablationTable(ref, [ref, ...rows], (r) => (r === ref ? `full model (\`${ABLATION_BASE}\`, all parts on)` : ABLATIONS[r.configName]!),
+    `**Ablations at full length** (each ablation config extends \`${ABLATION_BASE}\`: same model size, update budget, seed, `
+      + 'schedule and validation sample, one part removed). Checkpoints chosen on validation NDCG@10, test evaluated once.');
 }
 
 /** Display names of the count-based reference recommenders (`--model simple`). */
@@ -282,7 +304,9 @@ function datasetSection(
   out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.'
     + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration (best validation NDCG@10 among the full-length configurations run): ${(main.description ?? '').replace(/\.?$/, '.')}` : '')
     + (extension ? ` The extension row is not the paper's model: ${(extension.description ?? '').replace(/\.?$/, '.')}` : ''));
-  if (short.length) out.push('', ...shortAblations(short));
+  const full = fullAblations(eager);
+  if (full.length) out.push('', ...full);
+  if (short.length) out.push('', ...shortAblations(short, full.length > 0));
 
   if (main && paper) {
     out.push('', '**Against the paper\'s EAGER** (this project − paper):', '');

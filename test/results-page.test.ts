@@ -120,7 +120,11 @@ describe('bench helpers', () => {
   it('merges ablation configs over their base and validates the sections', () => {
     const cfg = readBenchConfig(join(__dirname, '../benches/configs/semantic-only.json'));
     expect(cfg.name).toBe('semantic-only');
-    expect(cfg.train).toEqual({ model: { streams: { behaviour: false, semantic: true }, stt: { enabled: false } } });
+    // merged over eager-cpu-wide.json (itself over eager-cpu.json): the ablation changes only its part
+    const wide = readBenchConfig(join(__dirname, '../benches/configs/eager-cpu-wide.json'));
+    expect(cfg.train).toEqual(deepMerge(wide.train, { model: { streams: { behaviour: false, semantic: true }, stt: { enabled: false } } }));
+    expect(cfg.train).toMatchObject({ maxSteps: 5000, model: { hidden: 128, streams: { behaviour: false, semantic: true }, stt: { enabled: false } } });
+    expect(cfg.index).toEqual(wide.index);
     expect(deepMerge({ a: { b: 1, c: [1] } }, { a: { c: [2] } })).toEqual({ a: { b: 1, c: [2] } });
     const bad = join(tmp, 'bad.json');
     writeFileSync(bad, JSON.stringify({ train: { maxStep: 3 } }));
@@ -176,5 +180,41 @@ describe('results page: compact main config and short-budget ablations', () => {
     expect(beauty).not.toContain('| EAGER, this project (short-no-stt) |');
     expect(beauty).toContain('(img/curves-beauty-short-full.svg)');
     expect(beauty).not.toContain('curves-beauty-short-no-stt.svg');
+    // With no full-length ablation run, the short table says so and there is no full table.
+    expect(beauty).toContain('the full-length ablations did not fit the CPU time available');
+    expect(beauty).not.toContain('**Ablations at full length**');
+  });
+
+  it('tabulates full-length ablations against the config they extend', async () => {
+    const base = readBenchResults(FIXTURES).filter((r) => r.result.kind !== 'eager' || r.result.configName === 'no-gct');
+    const template = base.find((r) => r.result.kind === 'eager')!;
+    const variant = (configName: string, validN10: number, testN10: number) => {
+      const r = structuredClone(template);
+      if (r.result.kind !== 'eager') throw new Error('fixture');
+      r.result.configName = configName;
+      r.result.valid.full['ndcg@10'] = validN10;
+      r.result.test.full['ndcg@10'] = testN10;
+      return r;
+    };
+    const results = [
+      ...base.filter((r) => r.result.kind !== 'eager'),
+      variant('eager-cpu-wide', 0.05, 0.04),
+      variant('no-stt', 0.045, 0.042),
+      variant('behaviour-only', 0.04, 0.03),
+      variant('short-full', 0.04, 0.03),
+    ];
+    const md = (await buildResultsPage(results)).markdown;
+    const beauty = md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
+    const table = beauty.slice(beauty.indexOf('**Ablations at full length**'), beauty.indexOf('**Ablations at a short budget**'));
+    expect(table).toContain('each ablation config extends `eager-cpu-wide`');
+    const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| variant'));
+    expect(rows.map((l) => l.split(' | ')[0])).toEqual(['| full model (`eager-cpu-wide`, all parts on)', '| behaviour stream only', '| without STT']);
+    expect(rows[1]).toContain('| 0.0400 (−20.0 %) | 0.0602 | 0.0300 (−25.0 %) |');
+    expect(rows[2]).toContain('| 0.0450 (−10.0 %) | 0.0602 | 0.0420 (+5.0 %) |');
+    // the short table no longer claims the full-length runs are missing
+    expect(beauty).not.toContain('did not fit the CPU time available');
+    // run ablations are not listed as missing; the others still are
+    expect(beauty).not.toContain('| EAGER, this project, without STT | – | not yet run');
+    expect(beauty).toContain('| EAGER, this project, without GCT | – | not yet run | | | | | |');
   });
 });
