@@ -45,6 +45,22 @@ export interface CollectEagerOptions {
   loadAtStart?: number[];
 }
 
+/** Where {@link collectEagerRun} finds the full-validation evaluation of a run (`eager eval --split valid --json`). */
+export const VALID_ALL_FILE = 'valid-all.json';
+
+/** The run's full-validation evaluation, when it was made; the error names the file and field. */
+function readValidAll(runDir: string): { users: number; full: Record<string, number>; 'exclude-history': Record<string, number>; seconds: number } | undefined {
+  const path = join(runDir, VALID_ALL_FILE);
+  if (!existsSync(path)) return undefined;
+  const e = readJson<{
+    split?: string; users?: number; byRanking?: { full?: Record<string, number>; 'exclude-history'?: Record<string, number> }; seconds?: { eval?: number };
+  }>(path);
+  if (e.split !== 'valid') throw new Error(`${path}: split: expected "valid", got ${JSON.stringify(e.split)}`);
+  if (!e.byRanking?.full || !e.byRanking['exclude-history']) throw new Error(`${path}: byRanking: missing the full or exclude-history metrics`);
+  if (typeof e.users !== 'number') throw new Error(`${path}: users: expected a number`);
+  return { users: e.users, full: e.byRanking.full, 'exclude-history': e.byRanking['exclude-history'], seconds: e.seconds?.eval ?? Number.NaN };
+}
+
 /** The bench result of a finished `eager train` run. */
 export function collectEagerRun(o: CollectEagerOptions): EagerResult {
   const results = readJson<{
@@ -67,7 +83,10 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
     test: results.wallSeconds.test ?? Number.NaN,
     ...(o.trainCommandSeconds !== undefined ? { trainCommand: o.trainCommandSeconds } : {}),
   };
-  wallSeconds.total = (Number.isFinite(indexSeconds) ? indexSeconds : 0) + (o.trainCommandSeconds ?? results.wallSeconds.total ?? 0);
+  const validAll = readValidAll(o.runDir);
+  if (validAll) wallSeconds.validAll = validAll.seconds;
+  wallSeconds.total = (Number.isFinite(indexSeconds) ? indexSeconds : 0) + (o.trainCommandSeconds ?? results.wallSeconds.total ?? 0)
+    + (validAll && Number.isFinite(validAll.seconds) ? validAll.seconds : 0);
   for (const [k, v] of Object.entries(wallSeconds)) if (!Number.isFinite(v)) delete wallSeconds[k];
   const nativeVersion = (manifest as { versions?: { native?: string } }).versions?.native;
   return {
@@ -81,6 +100,7 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
       bestStep: results.bestStep, stepsRun: results.stepsRun, stoppedEarly: results.stoppedEarly, validUsers: results.valid.users,
     },
     valid: results.valid,
+    ...(validAll ? { validAll: { users: validAll.users, full: validAll.full, 'exclude-history': validAll['exclude-history'] } } : {}),
     test: { users: results.test.users, full: results.test.full, 'exclude-history': results.test['exclude-history'] ?? {} },
     wallSeconds,
     indexReused: o.indexReused,

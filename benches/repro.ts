@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
 import { defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
-import { collectEagerRun, collectSasrecRun, readJson } from './collect.js';
+import { collectEagerRun, collectSasrecRun, readJson, VALID_ALL_FILE } from './collect.js';
 import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
 import { parseBenchResult } from './results-schema.js';
@@ -46,15 +46,34 @@ const USAGE = `usage: npm run bench:repro -- --dataset <name|dir> [--config <fil
 options:
 ${flagHelp(ReproFlagsSchema)}`;
 
-/** Runs `node dist/cli.js <args>`; stderr (progress) and stdout go to the terminal. */
-function runCli(root: string, args: string[]): Promise<{ code: number; seconds: number }> {
+/**
+ * Runs `node dist/cli.js <args>`; stderr (progress) goes to the terminal, stdout too unless
+ * `captureStdout` (then it is returned).
+ */
+function runCli(root: string, args: string[], captureStdout = false): Promise<{ code: number; seconds: number; stdout: string }> {
   process.stderr.write(`\n$ eager ${args.join(' ')}\n`);
   const t0 = performance.now();
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, stdio: 'inherit' });
+    const child = spawn(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, stdio: ['inherit', captureStdout ? 'pipe' : 'inherit', 'inherit'] });
+    const out: Buffer[] = [];
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
     child.on('error', fail);
-    child.on('exit', (code, signal) => ok({ code: code ?? (signal === 'SIGINT' ? 130 : 1), seconds: (performance.now() - t0) / 1000 }));
+    child.on('exit', (code, signal) => ok({
+      code: code ?? (signal === 'SIGINT' ? 130 : 1), seconds: (performance.now() - t0) / 1000, stdout: Buffer.concat(out).toString('utf8'),
+    }));
   });
+}
+
+/**
+ * Evaluates the run's chosen checkpoint on every validation user (training validates on a
+ * fixed sample; the page compares runs on this) into `<run>/valid-all.json`, once.
+ */
+async function validateOnAllUsers(root: string, runDir: string): Promise<void> {
+  const path = join(runDir, VALID_ALL_FILE);
+  if (existsSync(path)) return;
+  const r = await runCli(root, ['eval', runDir, '--split', 'valid', '--json'], true);
+  if (r.code !== 0) throw new Error(`eager eval ${runDir} --split valid failed (exit ${r.code})`);
+  writeJsonAtomic(path, JSON.parse(r.stdout) as unknown);
 }
 
 function stamp(): string {
@@ -141,6 +160,7 @@ async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Pr
     trainCommandSeconds = r.seconds;
   }
 
+  await validateOnAllUsers(root, runDir);
   const result = collectEagerRun({
     root, runDir, indexDir, datasetName, configName: cfg.name, description: cfg.description, indexConfig: cfg.index,
     indexReused, indexCommandSeconds, trainCommandSeconds, loadAtStart,

@@ -63,8 +63,13 @@ export const EagerResultSchema = z.object({
     validUsers: z.number().int(),
   }),
   valid: z.object({ users: z.number().int(), full: FlatMetricsSchema }),
+  /**
+   * The chosen checkpoint evaluated on every validation user (training validates on a fixed
+   * sample, which is too noisy to compare runs by); runs are compared on this when they all have it.
+   */
+  validAll: SplitMetricsSchema.optional(),
   test: SplitMetricsSchema,
-  /** Seconds per stage: index (and its parts), train, test, total. */
+  /** Seconds per stage: index (and its parts), train, validAll, test, total. */
   wallSeconds: z.record(z.string(), z.number()),
   /** The index was reused from an earlier build with the same index config (its build time is in wallSeconds.index). */
   indexReused: z.boolean().default(false),

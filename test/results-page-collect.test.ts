@@ -3,11 +3,12 @@
  * collected into a bench result (as `npm run bench:repro` does after `eager train`), which must
  * carry exactly the run's once-computed test metrics and its curves, and render on the page.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectEagerRun } from '../benches/collect.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { collectEagerRun, VALID_ALL_FILE } from '../benches/collect.js';
+import { runEval } from '../ts/commands/eval.js';
 import { buildResultsPage } from '../benches/results-page.js';
 import { parseBenchResult, type EagerResult } from '../benches/results-schema.js';
 import { trainRun } from '../ts/run/train.js';
@@ -58,6 +59,35 @@ describe('collecting a finished run', () => {
     expect(r.curves!.valid.map((v) => v.step)).toEqual([4, 8, 12]);
     expect(r.provenance.commit).toMatch(/^([0-9a-f]{40}|unknown)$/);
     expect(r.provenance.machine.cpus).toBeGreaterThan(0);
+  });
+
+  it('reads the full-validation evaluation that `eager eval --split valid --json` wrote into the run', async () => {
+    expect(result.validAll).toBeUndefined();
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => { printed.push(String(s)); });
+    let code: number;
+    try {
+      code = await runEval([runDir, '--split', 'valid', '--json'], { backend: fakeBackend(), loadIndex: fakeIndexLoader(dataset.numItems) });
+    } finally {
+      log.mockRestore();
+    }
+    expect(code).toBe(0);
+    const evaluated = JSON.parse(printed.join('\n')) as { users: number; byRanking: Record<string, Record<string, number>>; seconds: { eval: number } };
+    writeFileSync(join(runDir, VALID_ALL_FILE), JSON.stringify(evaluated));
+    const opts = {
+      root: process.cwd(), runDir, indexDir: join(tmp, 'idx'), datasetName: 'beauty', configName: 'eager', description: 'fake',
+      indexConfig: {}, indexReused: false, indexCommandSeconds: 12.5, trainCommandSeconds: 3,
+    };
+    const r = parseBenchResult(collectEagerRun(opts), 'collected') as EagerResult;
+    expect(r.validAll!.users).toBe(dataset.users.length);
+    expect(r.validAll!.full).toEqual(evaluated.byRanking.full);
+    expect(r.validAll!['exclude-history']).toEqual(evaluated.byRanking['exclude-history']);
+    expect(r.wallSeconds.validAll).toBe(evaluated.seconds.eval);
+    expect(r.wallSeconds.total).toBeCloseTo(15.5 + evaluated.seconds.eval, 6);
+    // a file of the wrong split is refused, naming the file and field
+    writeFileSync(join(runDir, VALID_ALL_FILE), JSON.stringify({ ...evaluated, split: 'test' }));
+    expect(() => collectEagerRun(opts)).toThrow(/valid-all\.json: split: expected "valid"/);
+    rmSync(join(runDir, VALID_ALL_FILE));
   });
 
   it('renders on the page', async () => {

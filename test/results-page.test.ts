@@ -165,7 +165,7 @@ describe('results page: compact main config and short-budget ablations', () => {
     const md = (await buildResultsPage(results)).markdown;
     const beauty = md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
     expect(beauty).toContain('| **EAGER, this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0333 | 0.0399 |');
-    expect(beauty).toContain('The EAGER row is the `eager-cpu` configuration (best validation NDCG@10 among the full-length configurations run): eager-cpu run.');
+    expect(beauty).toMatch(/The EAGER row is the `eager-cpu` configuration \(best NDCG@10 on validation, the fixed \d+-user sample among the full-length configurations run\): eager-cpu run\./);
     expect(beauty).toContain('| **EAGER + pretrained encoder inputs (extension), this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0444 | 0.0399 |');
     expect(beauty).toContain('The extension row is not the paper\'s model: eager-cpu-wide-inputs run.');
     expect(beauty).toContain('- with the extension, full: R@10 0.0602 vs 0.0836');
@@ -183,6 +183,32 @@ describe('results page: compact main config and short-budget ablations', () => {
     // With no full-length ablation run, the short table says so and there is no full table.
     expect(beauty).toContain('the full-length ablations did not fit the CPU time available');
     expect(beauty).not.toContain('**Ablations at full length**');
+  });
+
+  it('compares runs on every validation user when all of them were evaluated so, never mixing', async () => {
+    const base = readBenchResults(FIXTURES).filter((r) => r.result.kind !== 'eager' || r.result.configName === 'no-gct');
+    const template = base.find((r) => r.result.kind === 'eager')!;
+    const variant = (configName: string, sampleN10: number, allN10: number | undefined, testN10: number) => {
+      const r = structuredClone(template);
+      if (r.result.kind !== 'eager') throw new Error('fixture');
+      r.result.configName = configName;
+      r.result.description = `${configName} run`;
+      r.result.valid.full['ndcg@10'] = sampleN10;
+      if (allN10 !== undefined) r.result.validAll = { users: 22363, full: { ...r.result.valid.full, 'ndcg@10': allN10 }, 'exclude-history': {} };
+      r.result.test.full['ndcg@10'] = testN10;
+      return r;
+    };
+    const page = async (...runs: ReturnType<typeof variant>[]) => {
+      const md = (await buildResultsPage([...base.filter((r) => r.result.kind !== 'eager'), ...runs])).markdown;
+      return md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
+    };
+    // the sample prefers eager-cpu, all users prefer eager-cpu-wide: all users decide
+    const both = await page(variant('eager-cpu', 0.06, 0.05, 0.031), variant('eager-cpu-wide', 0.055, 0.052, 0.032));
+    expect(both).toContain('The EAGER row is the `eager-cpu-wide` configuration (best NDCG@10 on validation, all 22363 users among');
+    expect(both).toContain('- EAGER `eager-cpu-wide` (checkpoint chosen on validation): validation 0.0520 (22363 users) → test 0.0320');
+    // one run lacks the full evaluation: the sample decides for all of them
+    const mixed = await page(variant('eager-cpu', 0.06, undefined, 0.031), variant('eager-cpu-wide', 0.055, 0.052, 0.032));
+    expect(mixed).toMatch(/The EAGER row is the `eager-cpu` configuration \(best NDCG@10 on validation, the fixed \d+-user sample among/);
   });
 
   it('tabulates full-length ablations against the config they extend', async () => {
