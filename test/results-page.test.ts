@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildResultsPage, writeResultsPage } from '../benches/results-page.js';
-import { parseBenchResult, readBenchResults } from '../benches/results-schema.js';
+import { parseBenchResult, readBenchResults, type LoadedResult } from '../benches/results-schema.js';
 import { curvesFromTrainLog } from '../benches/curves.js';
 import { deepMerge, readBenchConfig } from '../benches/bench-config.js';
 
@@ -22,6 +22,30 @@ function assertSvg(svg: string): void {
     else stack.push(m[2]!);
   }
   expect(stack).toEqual([]);
+}
+
+/** The fixture results other than EAGER runs, plus one EAGER result to copy variants from. */
+function fixtureBase() {
+  const base = readBenchResults(FIXTURES).filter((r) => r.result.kind !== 'eager' || r.result.configName === 'no-gct');
+  return { others: base.filter((r) => r.result.kind !== 'eager'), template: base.find((r) => r.result.kind === 'eager')! };
+}
+
+/** A copy of `template` as another config, with the given validation (sample / all users) and test NDCG@10. */
+function eagerVariant(template: LoadedResult, configName: string, validN10: number, testN10: number, validAllN10?: number): LoadedResult {
+  const r = structuredClone(template);
+  if (r.result.kind !== 'eager') throw new Error('fixture');
+  r.result.configName = configName;
+  r.result.description = `${configName} run`;
+  r.result.valid.full['ndcg@10'] = validN10;
+  if (validAllN10 !== undefined) r.result.validAll = { users: 22363, full: { ...r.result.valid.full, 'ndcg@10': validAllN10 }, 'exclude-history': {} };
+  r.result.test.full['ndcg@10'] = testN10;
+  return r;
+}
+
+/** The Beauty section of the page built from `results`. */
+async function beautyOf(results: LoadedResult[]): Promise<string> {
+  const md = (await buildResultsPage(results)).markdown;
+  return md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
 }
 
 describe('results page', () => {
@@ -139,21 +163,12 @@ describe('bench helpers', () => {
 
 describe('results page: compact main config and short-budget ablations', () => {
   it('uses eager-cpu as the main row and tabulates short ablations against short-full', async () => {
-    const base = readBenchResults(FIXTURES).filter((r) => r.result.kind !== 'eager' || r.result.configName === 'no-gct');
-    const template = base.find((r) => r.result.kind === 'eager')!;
+    const { others, template } = fixtureBase();
     const withCurves = readBenchResults(FIXTURES).find((r) => r.result.kind === 'eager' && r.result.configName === 'eager')!;
     if (template.result.kind === 'eager' && withCurves.result.kind === 'eager') template.result.curves = withCurves.result.curves;
-    const variant = (configName: string, validN10: number, testN10: number) => {
-      const r = structuredClone(template);
-      if (r.result.kind !== 'eager') throw new Error('fixture');
-      r.result.configName = configName;
-      r.result.description = `${configName} run`;
-      r.result.valid.full['ndcg@10'] = validN10;
-      r.result.test.full['ndcg@10'] = testN10;
-      return r;
-    };
+    const variant = (configName: string, validN10: number, testN10: number) => eagerVariant(template, configName, validN10, testN10);
     const results = [
-      ...base.filter((r) => r.result.kind !== 'eager'),
+      ...others,
       variant('eager-cpu', 0.05, 0.0333),
       // Better on test but worse on validation: must not become the main row.
       variant('eager-cpu-wide', 0.045, 0.06),
@@ -162,8 +177,7 @@ describe('results page: compact main config and short-budget ablations', () => {
       // An extension beats everything on validation, yet is never the main EAGER row.
       variant('eager-cpu-wide-inputs', 0.07, 0.0444),
     ];
-    const md = (await buildResultsPage(results)).markdown;
-    const beauty = md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
+    const beauty = await beautyOf(results);
     expect(beauty).toContain('| **EAGER, this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0333 | 0.0399 |');
     expect(beauty).toMatch(/The EAGER row is the `eager-cpu` configuration \(best NDCG@10 on validation, the fixed \d+-user sample among the full-length configurations run\): eager-cpu run\./);
     expect(beauty).toContain('| **EAGER + pretrained encoder inputs (extension), this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0444 | 0.0399 |');
@@ -186,22 +200,9 @@ describe('results page: compact main config and short-budget ablations', () => {
   });
 
   it('compares runs on every validation user when all of them were evaluated so, never mixing', async () => {
-    const base = readBenchResults(FIXTURES).filter((r) => r.result.kind !== 'eager' || r.result.configName === 'no-gct');
-    const template = base.find((r) => r.result.kind === 'eager')!;
-    const variant = (configName: string, sampleN10: number, allN10: number | undefined, testN10: number) => {
-      const r = structuredClone(template);
-      if (r.result.kind !== 'eager') throw new Error('fixture');
-      r.result.configName = configName;
-      r.result.description = `${configName} run`;
-      r.result.valid.full['ndcg@10'] = sampleN10;
-      if (allN10 !== undefined) r.result.validAll = { users: 22363, full: { ...r.result.valid.full, 'ndcg@10': allN10 }, 'exclude-history': {} };
-      r.result.test.full['ndcg@10'] = testN10;
-      return r;
-    };
-    const page = async (...runs: ReturnType<typeof variant>[]) => {
-      const md = (await buildResultsPage([...base.filter((r) => r.result.kind !== 'eager'), ...runs])).markdown;
-      return md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
-    };
+    const { others, template } = fixtureBase();
+    const variant = (configName: string, sampleN10: number, allN10: number | undefined, testN10: number) => eagerVariant(template, configName, sampleN10, testN10, allN10);
+    const page = (...runs: LoadedResult[]) => beautyOf([...others, ...runs]);
     // the sample prefers eager-cpu, all users prefer eager-cpu-wide: all users decide
     const both = await page(variant('eager-cpu', 0.06, 0.05, 0.031), variant('eager-cpu-wide', 0.055, 0.052, 0.032));
     expect(both).toContain('The EAGER row is the `eager-cpu-wide` configuration (best NDCG@10 on validation, all 22363 users among');
@@ -212,25 +213,14 @@ describe('results page: compact main config and short-budget ablations', () => {
   });
 
   it('tabulates full-length ablations against the config they extend', async () => {
-    const base = readBenchResults(FIXTURES).filter((r) => r.result.kind !== 'eager' || r.result.configName === 'no-gct');
-    const template = base.find((r) => r.result.kind === 'eager')!;
-    const variant = (configName: string, validN10: number, testN10: number) => {
-      const r = structuredClone(template);
-      if (r.result.kind !== 'eager') throw new Error('fixture');
-      r.result.configName = configName;
-      r.result.valid.full['ndcg@10'] = validN10;
-      r.result.test.full['ndcg@10'] = testN10;
-      return r;
-    };
-    const results = [
-      ...base.filter((r) => r.result.kind !== 'eager'),
-      variant('eager-cpu-wide', 0.05, 0.04),
-      variant('no-stt', 0.045, 0.042),
-      variant('behaviour-only', 0.04, 0.03),
-      variant('short-full', 0.04, 0.03),
-    ];
-    const md = (await buildResultsPage(results)).markdown;
-    const beauty = md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
+    const { others, template } = fixtureBase();
+    const beauty = await beautyOf([
+      ...others,
+      eagerVariant(template, 'eager-cpu-wide', 0.05, 0.04),
+      eagerVariant(template, 'no-stt', 0.045, 0.042),
+      eagerVariant(template, 'behaviour-only', 0.04, 0.03),
+      eagerVariant(template, 'short-full', 0.04, 0.03),
+    ]);
     const table = beauty.slice(beauty.indexOf('**Ablations at full length**'), beauty.indexOf('**Ablations at a short budget**'));
     expect(table).toContain('each ablation config extends `eager-cpu-wide`');
     const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| variant'));
