@@ -178,7 +178,11 @@ const PROTOCOL = `## Protocol and model selection
   items from the list. The paper's rows are copied as published (its ranking mode is not stated).
 - **Model selection uses the validation targets only.** During training, the model is decoded with the same beam search as
   serving on the validation split every \`evalEvery\` updates; the checkpoint with the best validation NDCG@10 (full
-  ranking) is kept and training stops after \`patience\` validations without improvement. The behaviour embeddings
+  ranking) is kept and training stops after \`patience\` validations without improvement. That validation uses a fixed
+  sample of users (\`eval.validUsers\`, 2,000) to stay cheap; the chosen checkpoint is then evaluated once on **every**
+  validation user (\`validAll\`), and the page picks among runs (which configuration is the EAGER row, which extension
+  run is shown) by that number when every candidate has it, else by the sample, never mixing the two
+  ([benches/validation-sample.md](../benches/validation-sample.md): the sample is too noisy to rank runs). The behaviour embeddings
   (SASRec) are trained on the training parts only and their epoch is chosen on validation NDCG@10. Hyper-parameters were
   tuned on validation only.
 - **The test targets are read once,** at the very end, by evaluating the best checkpoint; no number on this page was used
