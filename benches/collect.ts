@@ -69,7 +69,9 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
     test: { users: number; full: Record<string, number>; 'exclude-history': Record<string, number> };
     config: { train: unknown; indexDir: string };
     wallSeconds: Record<string, number>;
+    finishedAt?: string;
   }>(join(o.runDir, 'results.json'));
+  const runConfig = existsSync(join(o.runDir, 'config.json')) ? readJson<{ createdAt?: string }>(join(o.runDir, 'config.json')) : {};
   const manifest = existsSync(join(o.indexDir, 'manifest.json')) ? readJson<IndexManifest>(join(o.indexDir, 'manifest.json')) : {};
   const t = manifest.timings ?? {};
   const indexSeconds = o.indexReused ? (t.totalSeconds ?? Number.NaN) : o.indexCommandSeconds;
@@ -108,6 +110,7 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
     indexInfo: { behaviour: manifest.behaviour, semantic: manifest.semantic, seed: manifest.seed, dir: o.indexDir },
     curves: curvesFromTrainLog(join(o.runDir, 'train-log.jsonl')),
     run: o.runDir,
+    trained: { startedAt: runConfig.createdAt, finishedAt: results.finishedAt },
     provenance: provenance(o.root, nativeVersion ? { native: nativeVersion } : {}, o.loadAtStart),
   };
 }

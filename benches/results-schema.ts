@@ -77,6 +77,8 @@ export const EagerResultSchema = z.object({
   indexInfo: z.record(z.string(), z.unknown()).default({}),
   curves: CurvesSchema.optional(),
   run: z.string().describe('the run directory (not part of the repository)'),
+  /** When the run started and finished training (from the run directory); `provenance` is the collecting invocation's. */
+  trained: z.object({ startedAt: z.string().optional(), finishedAt: z.string().optional() }).optional(),
   provenance: ProvenanceSchema,
 });
 export type EagerResult = z.infer<typeof EagerResultSchema>;

@@ -58,6 +58,9 @@ describe('collecting a finished run', () => {
     expect(r.curves!.loss[0]).toHaveProperty('total');
     expect(r.curves!.valid.map((v) => v.step)).toEqual([4, 8, 12]);
     expect(r.provenance.commit).toMatch(/^([0-9a-f]{40}|unknown)$/);
+    // when the run itself trained, from its own files (a run may be collected again later)
+    expect(Date.parse(r.trained!.startedAt!)).toBeLessThanOrEqual(Date.parse(r.trained!.finishedAt!));
+    expect(r.trained!.finishedAt).toBe((JSON.parse(readFileSync(join(runDir, 'results.json'), 'utf8')) as { finishedAt: string }).finishedAt);
     expect(r.provenance.machine.cpus).toBeGreaterThan(0);
   });
 
