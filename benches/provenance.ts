@@ -33,7 +33,9 @@ export function packageRoot(start = process.cwd()): string {
 /** Commit, machine and versions; `extraVersions` adds e.g. the torch version. */
 export function provenance(root: string, extraVersions: Record<string, string> = {}, loadAtStart?: number[]): Provenance {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string };
-  const status = git(root, ['status', '--porcelain', '--untracked-files=no']);
+  // Uncommitted changes to code count; to the bench outputs (results, the page) they do not,
+  // or collecting several runs in a row would mark all but the first as dirty.
+  const status = git(root, ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)benches/results', ':(exclude)docs']);
   const c = cpus();
   return {
     createdAt: new Date().toISOString(),
