@@ -73,6 +73,12 @@ function shortCommit(r: { provenance: { commit: string; dirty: boolean } }): str
   return `\`${r.provenance.commit.slice(0, 10)}\`${r.provenance.dirty ? ' (+ uncommitted changes)' : ''}`;
 }
 
+/** When the run finished training (`YYYY-MM-DD HH:MM`), or "–" for results collected before that was recorded. */
+function trainedWhen(r: EagerResult): string {
+  const t = r.trained?.finishedAt;
+  return t ? t.slice(0, 16).replace('T', ' ') : '–';
+}
+
 function machine(r: { provenance: EagerResult['provenance'] }): string {
   const m = r.provenance.machine;
   return `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB`;
@@ -355,11 +361,11 @@ function datasetSection(
   if (refs.length) out.push('', '**Other reference points:**', '', ...refs.map((n) => `- ${n}`));
 
   if (eager.length) {
-    out.push('', '**Runs**', '', '| config | seed | best step / steps | early stop | index | train | test | total | commit | machine |', '|---|---|---|---|---|---|---|---|---|---|');
+    out.push('', '**Runs**', '', '| config | seed | best step / steps | early stop | index | train | test | total | trained (UTC) | collected at commit | machine |', '|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of eager) {
       const w = r.wallSeconds;
       out.push(`| ${r.configName} | ${r.seed} | ${r.selection.bestStep} / ${r.selection.stepsRun} | ${r.selection.stoppedEarly ? 'yes' : 'no'} | `
-        + `${seconds(w.index)}${r.indexReused ? ' (reused)' : ''} | ${seconds(w.train)} | ${seconds(w.test)} | ${seconds(w.total)} | ${shortCommit(r)} | ${machine(r)} |`);
+        + `${seconds(w.index)}${r.indexReused ? ' (reused)' : ''} | ${seconds(w.train)} | ${seconds(w.test)} | ${seconds(w.total)} | ${trainedWhen(r)} | ${shortCommit(r)} | ${machine(r)} |`);
     }
     if (sasrec) {
       out.push('', `SASRec: epoch ${sasrec.selection.bestEpoch} of ${sasrec.selection.epochsRun} (${sasrec.selection.metric}), `
