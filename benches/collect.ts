@@ -48,14 +48,18 @@ export interface CollectEagerOptions {
 /** Where {@link collectEagerRun} finds the full-validation evaluation of a run (`eager eval --split valid --json`). */
 export const VALID_ALL_FILE = 'valid-all.json';
 
-/** The run's full-validation evaluation, when it was made; the error names the file and field. */
-function readValidAll(runDir: string): { users: number; full: Record<string, number>; 'exclude-history': Record<string, number>; seconds: number } | undefined {
+/**
+ * The run's full-validation evaluation, when it was made for the run's current best checkpoint
+ * (`bestStep`); the error names the file and field.
+ */
+export function readValidAll(runDir: string, bestStep: number): { users: number; full: Record<string, number>; 'exclude-history': Record<string, number>; seconds: number } | undefined {
   const path = join(runDir, VALID_ALL_FILE);
   if (!existsSync(path)) return undefined;
   const e = readJson<{
-    split?: string; users?: number; byRanking?: { full?: Record<string, number>; 'exclude-history'?: Record<string, number> }; seconds?: { eval?: number };
+    split?: string; step?: number; users?: number; byRanking?: { full?: Record<string, number>; 'exclude-history'?: Record<string, number> }; seconds?: { eval?: number };
   }>(path);
   if (e.split !== 'valid') throw new Error(`${path}: split: expected "valid", got ${JSON.stringify(e.split)}`);
+  if (e.step !== bestStep) throw new Error(`${path}: step: evaluated checkpoint ${String(e.step)}, but the run's best is ${bestStep} (delete the file to evaluate again)`);
   if (!e.byRanking?.full || !e.byRanking['exclude-history']) throw new Error(`${path}: byRanking: missing the full or exclude-history metrics`);
   if (typeof e.users !== 'number') throw new Error(`${path}: users: expected a number`);
   return { users: e.users, full: e.byRanking.full, 'exclude-history': e.byRanking['exclude-history'], seconds: e.seconds?.eval ?? Number.NaN };
@@ -85,7 +89,7 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
     test: results.wallSeconds.test ?? Number.NaN,
     ...(o.trainCommandSeconds !== undefined ? { trainCommand: o.trainCommandSeconds } : {}),
   };
-  const validAll = readValidAll(o.runDir);
+  const validAll = readValidAll(o.runDir, results.bestStep);
   if (validAll) wallSeconds.validAll = validAll.seconds;
   wallSeconds.total = (Number.isFinite(indexSeconds) ? indexSeconds : 0) + (o.trainCommandSeconds ?? results.wallSeconds.total ?? 0)
     + (validAll && Number.isFinite(validAll.seconds) ? validAll.seconds : 0);

@@ -70,10 +70,20 @@ function runCli(root: string, args: string[], captureStdout = false): Promise<{ 
  */
 async function validateOnAllUsers(root: string, runDir: string): Promise<void> {
   const path = join(runDir, VALID_ALL_FILE);
-  if (existsSync(path)) return;
+  if (existsSync(path)) {
+    const { step } = readJson<{ step?: number }>(path);
+    if (step === readJson<{ bestStep: number }>(join(runDir, 'results.json')).bestStep) return;
+    process.stderr.write(`${path} is for checkpoint ${String(step)}, not the run's best: evaluating again\n`);
+  }
   const r = await runCli(root, ['eval', runDir, '--split', 'valid', '--json'], true);
   if (r.code !== 0) throw new Error(`eager eval ${runDir} --split valid failed (exit ${r.code})`);
-  writeJsonAtomic(path, JSON.parse(r.stdout) as unknown);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.stdout);
+  } catch (e) {
+    throw new Error(`eager eval ${runDir} --split valid --json: output is not JSON: ${(e as Error).message}`);
+  }
+  writeJsonAtomic(path, parsed);
 }
 
 function stamp(): string {

@@ -87,9 +87,11 @@ describe('collecting a finished run', () => {
     expect(r.validAll!['exclude-history']).toEqual(evaluated.byRanking['exclude-history']);
     expect(r.wallSeconds.validAll).toBe(evaluated.seconds.eval);
     expect(r.wallSeconds.total).toBeCloseTo(15.5 + evaluated.seconds.eval, 6);
-    // a file of the wrong split is refused, naming the file and field
+    // a file of the wrong split, or of another checkpoint than the run's best, is refused, naming the file and field
     writeFileSync(join(runDir, VALID_ALL_FILE), JSON.stringify({ ...evaluated, split: 'test' }));
     expect(() => collectEagerRun(opts)).toThrow(/valid-all\.json: split: expected "valid"/);
+    writeFileSync(join(runDir, VALID_ALL_FILE), JSON.stringify({ ...evaluated, step: r.selection.bestStep + 1 }));
+    expect(() => collectEagerRun(opts)).toThrow(new RegExp(`valid-all\\.json: step: evaluated checkpoint ${r.selection.bestStep + 1}, but the run's best is ${r.selection.bestStep}`));
     rmSync(join(runDir, VALID_ALL_FILE));
   });
 
