@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
 import { defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
-import { collectEagerRun, collectSasrecRun, readJson, VALID_ALL_FILE } from './collect.js';
+import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FILE } from './collect.js';
 import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
 import { parseBenchResult } from './results-schema.js';
@@ -70,10 +70,11 @@ function runCli(root: string, args: string[], captureStdout = false): Promise<{ 
  */
 async function validateOnAllUsers(root: string, runDir: string): Promise<void> {
   const path = join(runDir, VALID_ALL_FILE);
-  if (existsSync(path)) {
-    const { step } = readJson<{ step?: number }>(path);
-    if (step === readJson<{ bestStep: number }>(join(runDir, 'results.json')).bestStep) return;
-    process.stderr.write(`${path} is for checkpoint ${String(step)}, not the run's best: evaluating again\n`);
+  try {
+    // The same check collecting makes: a file for the run's current best checkpoint is kept.
+    if (readValidAll(runDir, readJson<{ bestStep: number }>(join(runDir, 'results.json')).bestStep)) return;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}: evaluating again\n`);
   }
   const r = await runCli(root, ['eval', runDir, '--split', 'valid', '--json'], true);
   if (r.code !== 0) throw new Error(`eager eval ${runDir} --split valid failed (exit ${r.code})`);

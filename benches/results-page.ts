@@ -107,8 +107,13 @@ const SHORT_PREFIX = 'short-';
  * them have it, else the fixed sample each run validated on during training. Never mixes the two.
  */
 function validationOf(runs: readonly EagerResult[]): (r: EagerResult) => { users: number; full: FlatMetrics } {
-  const all = runs.length > 0 && runs.every((r) => r.validAll);
+  const all = allUsersCompare(runs);
   return (r) => (all && r.validAll ? r.validAll : r.valid);
+}
+
+/** Whether `runs` are compared on every validation user (all of them have `validAll`). */
+function allUsersCompare(runs: readonly EagerResult[]): boolean {
+  return runs.length > 0 && runs.every((r) => r.validAll);
 }
 
 /** The candidate with the best validation NDCG@10 (the first of equals); test never enters. */
@@ -132,10 +137,9 @@ function mainOf(eager: EagerResult[]): EagerResult | undefined {
 
 /** Which validation numbers compared `runs`, in words. */
 function validationWords(runs: readonly EagerResult[]): string {
-  const v = validationOf(runs);
   const r = runs[0];
   if (!r) return 'validation';
-  return v(r) === r.validAll ? `validation, all ${r.validAll.users} users` : `validation, the fixed ${r.valid.users}-user sample`;
+  return allUsersCompare(runs) && r.validAll ? `validation, all ${r.validAll.users} users` : `validation, the fixed ${r.valid.users}-user sample`;
 }
 
 /** The best extension run, by the same rule as the main row. */
