@@ -97,6 +97,7 @@ const MAIN_CONFIGS = ['eager', 'eager-cpu-wide', 'eager-cpu-long', 'eager-cpu'];
  */
 const EXTENSIONS: Record<string, string> = {
   'eager-cpu-wide-inputs': 'pretrained encoder inputs',
+  'eager-cpu-wide-inputs-long': 'pretrained encoder inputs, 8000 updates',
 };
 
 /** Short-budget ablations: `short-full` is their reference row, `short-<ablation>` the others. */
