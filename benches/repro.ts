@@ -70,9 +70,11 @@ function runCli(root: string, args: string[], captureStdout = false): Promise<{ 
  */
 async function validateOnAllUsers(root: string, runDir: string): Promise<void> {
   const path = join(runDir, VALID_ALL_FILE);
+  // A run without results.json has not finished training: refuse it before evaluating anything.
+  const { bestStep } = readJson<{ bestStep: number }>(join(runDir, 'results.json'));
   try {
     // The same check collecting makes: a file for the run's current best checkpoint is kept.
-    if (readValidAll(runDir, readJson<{ bestStep: number }>(join(runDir, 'results.json')).bestStep)) return;
+    if (readValidAll(runDir, bestStep)) return;
   } catch (e) {
     process.stderr.write(`${(e as Error).message}: evaluating again\n`);
   }

@@ -87,8 +87,8 @@ function machine(r: { provenance: EagerResult['provenance'] }): string {
 /**
  * Configs that may be "the" EAGER of a dataset (full-length runs of the whole model, not
  * ablations). Among those with a result, the main row is the one with the best **validation**
- * NDCG@10 (full ranking; every run validates on the same fixed user sample), so the choice never
- * looks at test.
+ * NDCG@10 (full ranking; on every validation user when all candidates have `validAll`, else on the
+ * fixed sample they all validated on, see {@link validationOf}), so the choice never looks at test.
  */
 const MAIN_CONFIGS = ['eager', 'eager-cpu-wide-long', 'eager-cpu-wide', 'eager-cpu-long', 'eager-cpu'];
 /**
