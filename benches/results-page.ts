@@ -44,6 +44,11 @@ export interface PageOptions {
   notes?: Record<string, string>;
   /** Path of the pictures relative to the page (default `img`). */
   imgDir?: string;
+  /**
+   * Results of `npm run bench:repro` runs timed from an empty work directory
+   * (`<resultsDir>/e2e/*.json`): shown in their own timing table, never in the metric tables.
+   */
+  endToEnd?: LoadedResult[];
 }
 
 function fmt(v: number | null | undefined): string {
@@ -485,6 +490,7 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
     PROTOCOL,
     '',
     ...datasets.flatMap((ds) => [datasetSection(ds, eager.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
+    ...endToEndSection(opts.endToEnd ?? []),
     speedSection(speed),
     '',
     DIFFERENCES,
@@ -492,6 +498,37 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
   ];
   await Promise.all(pending);
   return { markdown: sections.join('\n'), images };
+}
+
+/**
+ * The one-command runs timed end to end. Each must have built its own index (a reused index
+ * would not time the whole pipeline): a result that reused one is an error naming its file.
+ */
+function endToEndSection(runs: LoadedResult[]): string[] {
+  if (!runs.length) return [];
+  const rows = runs.map(({ file, result: r }) => {
+    if (r.kind !== 'eager') throw new Error(`${file}: kind: an end-to-end timing must be an EAGER bench result, not "${r.kind}"`);
+    if (r.indexReused) throw new Error(`${file}: indexReused: an end-to-end timing must build its index, but this run reused one`);
+    const w = r.wallSeconds;
+    const load = r.provenance.machine.loadAverageAtStart;
+    return `| ${r.dataset} | ${r.configName} | ${seconds(w.index)} | ${seconds(w.train)} | ${seconds(w.validAll)} | ${seconds(w.test)} | **${seconds(w.total)}** | `
+      + `${r.selection.bestStep} / ${r.selection.stepsRun} | ${fmt(r.validAll?.full['ndcg@10'])} | ${fmt(r.test.full['recall@10'])} / ${fmt(r.test.full['ndcg@10'])} | `
+      + `${trainedWhen(r)} | ${shortCommit(r)} | ${machine(r)}${load ? `, load ${load[0]!.toFixed(1)} at start` : ''} |`;
+  });
+  return [
+    '## One command, timed end to end',
+    '',
+    'Each row is one `npm run bench:repro -- --dataset <name>` (the default config) started from an empty work directory '
+      + '(`--out` pointing at a new folder, `--results benches/results/e2e`): the index (SASRec behaviour embeddings, MiniLM text '
+      + 'embeddings, both code trees), training with early stopping on validation, the best checkpoint on every validation user, '
+      + 'and the one test evaluation. These runs are kept apart from the tables above, whose runs share one index per dataset '
+      + 'so that ablations compare on the same codes; a fresh index trains its own SASRec, so its numbers differ from those rows.',
+    '',
+    '| dataset | config | index | train | valid, all users | test | total | best step / steps | valid N@10 (all users) | test R@10 / N@10 | trained (UTC) | commit | machine |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ];
 }
 
 /** Hand-written notes: `<resultsDir>/notes/<dataset>.md`. */
@@ -503,7 +540,7 @@ export function readNotes(resultsDir: string): Record<string, string> {
 
 /** Writes the page and pictures; removes generated pictures that are no longer referenced. */
 export async function writeResultsPage(resultsDir: string, docsDir: string): Promise<ResultsPage> {
-  const page = await buildResultsPage(readBenchResults(resultsDir), { notes: readNotes(resultsDir) });
+  const page = await buildResultsPage(readBenchResults(resultsDir), { notes: readNotes(resultsDir), endToEnd: readBenchResults(join(resultsDir, 'e2e')) });
   const imgDir = join(docsDir, 'img');
   for (const [name, svg] of page.images) writeFileAtomic(join(imgDir, name), svg);
   if (existsSync(imgDir)) {

@@ -235,4 +235,26 @@ describe('results page: compact main config and short-budget ablations', () => {
     expect(beauty).not.toContain('| EAGER, this project, without STT | – | not yet run');
     expect(beauty).toContain('| EAGER, this project, without GCT | – | not yet run | | | | | |');
   });
+  it('times one-command runs end to end in their own table, and refuses one that reused its index', async () => {
+    const { others, template } = fixtureBase();
+    const e2e = eagerVariant(template, 'eager-cpu-wide', 0.05, 0.0391, 0.0548);
+    if (e2e.result.kind !== 'eager') throw new Error('fixture');
+    e2e.result.wallSeconds = { index: 900, train: 3600, validAll: 240, test: 120, total: 4870 };
+    e2e.result.selection.bestStep = 4500;
+    e2e.result.selection.stepsRun = 5000;
+    const md = (await buildResultsPage([...others, template], { endToEnd: [e2e] })).markdown;
+    const section = md.slice(md.indexOf('## One command, timed end to end'), md.indexOf('## Speed'));
+    expect(section).toContain('`npm run bench:repro -- --dataset <name>`');
+    expect(section).toContain('| beauty | eager-cpu-wide | 15.0 min | 60.0 min | 4.0 min | 2.0 min | **81.2 min** | 4500 / 5000 | 0.0548 | 0.0602 / 0.0391 |');
+    expect(section).toContain('2 × Fixture CPU, 8 GiB, load 0.5 at start |');
+    // kept out of the metric tables: the beauty EAGER rows do not show its test NDCG@10
+    expect(md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'))).not.toContain('0.0391');
+    // without end-to-end results there is no such section
+    expect((await buildResultsPage([...others, template])).markdown).not.toContain('## One command, timed end to end');
+    const reused = structuredClone(e2e);
+    if (reused.result.kind !== 'eager') throw new Error('fixture');
+    reused.result.indexReused = true;
+    reused.file = 'benches/results/e2e/beauty-eager-cpu-wide.json';
+    await expect(buildResultsPage([...others], { endToEnd: [reused] })).rejects.toThrow('benches/results/e2e/beauty-eager-cpu-wide.json: indexReused');
+  });
 });
