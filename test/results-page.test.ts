@@ -242,11 +242,18 @@ describe('results page: compact main config and short-budget ablations', () => {
     e2e.result.wallSeconds = { index: 900, train: 3600, validAll: 240, test: 120, total: 4870 };
     e2e.result.selection.bestStep = 4500;
     e2e.result.selection.stepsRun = 5000;
-    const md = (await buildResultsPage([...others, template], { endToEnd: [e2e] })).markdown;
+    const cached = structuredClone(e2e);
+    if (cached.result.kind !== 'eager') throw new Error('fixture');
+    cached.result.dataset = 'toys';
+    cached.result.indexInfo = { semantic: { encoder: 'minilm', fromCache: true } };
+    const md = (await buildResultsPage([...others, template], { endToEnd: [e2e, cached] })).markdown;
     const section = md.slice(md.indexOf('## One command, timed end to end'), md.indexOf('## Speed'));
     expect(section).toContain('`npm run bench:repro -- --dataset <name>`');
     expect(section).toContain('| beauty | eager-cpu-wide | 15.0 min | 60.0 min | 4.0 min | 2.0 min | **81.2 min** | 4500 / 5000 | 0.0548 | 0.0602 / 0.0391 |');
     expect(section).toContain('2 × Fixture CPU, 8 GiB, load 0.5 at start |');
+    // an index whose text embeddings came from the cache says so
+    expect(section).toContain('| toys | eager-cpu-wide | 15.0 min (text embeddings from the cache) | 60.0 min |');
+    expect(section).not.toContain('| beauty | eager-cpu-wide | 15.0 min (text');
     // kept out of the metric tables: the beauty EAGER rows do not show its test NDCG@10
     expect(md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'))).not.toContain('0.0391');
     // without end-to-end results there is no such section
