@@ -227,6 +227,7 @@ const SHORT_VARIANTS: Record<string, string> = {
   wide: 'full model at twice the width (hidden 128, FFN 512)',
   'wide-inputs': 'hidden 128 + pretrained embeddings in the encoder input (extension)',
   'wide-dec4': 'hidden 128 with the paper\'s 4 decoder layers per stream (instead of 2)',
+  'wide-enc2': 'hidden 128 with 2 encoder layers (instead of 1)',
 };
 
 /**
