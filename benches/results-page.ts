@@ -95,7 +95,7 @@ function machine(r: { provenance: EagerResult['provenance'] }): string {
  * NDCG@10 (full ranking; on every validation user when all candidates have `validAll`, else on the
  * fixed sample they all validated on, see {@link validationOf}), so the choice never looks at test.
  */
-const MAIN_CONFIGS = ['eager', 'eager-cpu-wide-long-drop0', 'eager-cpu-wide-long', 'eager-cpu-wide-drop0', 'eager-cpu-wide', 'eager-cpu-long', 'eager-cpu'];
+const MAIN_CONFIGS = ['eager', 'eager-cpu-wide-dec4', 'eager-cpu-wide-long-drop0', 'eager-cpu-wide-long', 'eager-cpu-wide-drop0', 'eager-cpu-wide', 'eager-cpu-long', 'eager-cpu'];
 /**
  * Full-length runs of this project's extensions of the method (not the paper's model): shown
  * in their own labelled row and bar, never as the main EAGER row. Config name → what it adds.
