@@ -521,7 +521,7 @@ function endToEndSection(runs: LoadedResult[]): string[] {
   return [
     '## One command, timed end to end',
     '',
-    'Each row is one `npm run bench:repro -- --dataset <name>` (the default config) started from an empty work directory '
+    'Each row is one `npm run bench:repro -- --dataset <name>` (with the row\'s config; `eager-cpu-wide` is the default) started from an empty work directory '
       + '(`--out` pointing at a new folder, `--results benches/results/e2e`): the index (SASRec behaviour embeddings, MiniLM text '
       + 'embeddings, both code trees), training with early stopping on validation, the best checkpoint on every validation user, '
       + 'and the one test evaluation. These runs are kept apart from the tables above, whose runs share one index per dataset '
