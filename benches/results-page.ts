@@ -18,6 +18,7 @@ import {
 } from './results-schema.js';
 import { PAGE_DATASETS, PAPER, REFERENCE_NOTES } from './paper-numbers.js';
 import { barChartSpec, curvesSpec, renderSvg, type BarDatum } from './results-charts.js';
+import { readConfigCatalogue, type BenchConfig, type ConfigCatalogue } from './bench-config.js';
 
 const METRICS = ['recall@5', 'recall@10', 'recall@20', 'ndcg@5', 'ndcg@10', 'ndcg@20'] as const;
 const HEADER = '| model | ranking | R@5 | R@10 | R@20 | N@5 | N@10 | N@20 |';
@@ -25,13 +26,6 @@ const RULE = '|---|---|---|---|---|---|---|---|';
 /** Prefixes of the generated pictures (stale ones with these prefixes are removed). */
 const IMG_PREFIXES = ['bars-', 'curves-'];
 
-/** Ablation configs in page order, with their labels. */
-const ABLATIONS: Record<string, string> = {
-  'behaviour-only': 'behaviour stream only',
-  'semantic-only': 'semantic stream only',
-  'no-gct': 'without GCT',
-  'no-stt': 'without STT',
-};
 
 /** The generated page and pictures (file name under `docs/img/` → SVG text). */
 export interface ResultsPage {
@@ -40,6 +34,12 @@ export interface ResultsPage {
 }
 
 export interface PageOptions {
+  /**
+   * The bench configs by name (`readConfigCatalogue('benches/configs')`): each result's config
+   * says what the page does with it (its `role`: main-row candidate, extension, ablation, short
+   * run) and labels its row. A result whose config is not in it is an error naming the file.
+   */
+  configs: ConfigCatalogue;
   /** Hand-written notes per dataset (markdown), placed under the dataset's tables. */
   notes?: Record<string, string>;
   /** Path of the pictures relative to the page (default `img`). */
@@ -89,24 +89,23 @@ function machine(r: { provenance: EagerResult['provenance'] }): string {
   return `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB`;
 }
 
-/**
- * Configs that may be "the" EAGER of a dataset (full-length runs of the whole model, not
- * ablations). Among those with a result, the main row is the one with the best **validation**
- * NDCG@10 (full ranking; on every validation user when all candidates have `validAll`, else on the
- * fixed sample they all validated on, see {@link validationOf}), so the choice never looks at test.
- */
-const MAIN_CONFIGS = ['eager', 'eager-cpu-wide-dec4', 'eager-cpu-wide-long-drop0', 'eager-cpu-wide-long', 'eager-cpu-wide-drop0', 'eager-cpu-wide', 'eager-cpu-long', 'eager-cpu'];
-/**
- * Full-length runs of this project's extensions of the method (not the paper's model): shown
- * in their own labelled row and bar, never as the main EAGER row. Config name → what it adds.
- */
-const EXTENSIONS: Record<string, string> = {
-  'eager-cpu-wide-inputs': 'pretrained encoder inputs',
-  'eager-cpu-wide-inputs-long': 'pretrained encoder inputs, 8000 updates',
-};
+/** The config of a result, from the catalogue (the page's only source of roles and labels). */
+type ConfigOf = (r: EagerResult) => BenchConfig;
 
-/** Short-budget ablations: `short-full` is their reference row, `short-<ablation>` the others. */
-const SHORT_PREFIX = 'short-';
+/** Checks that every EAGER result has a config in the catalogue (the error names the result file) and returns the lookup. */
+function configLookup(results: LoadedResult[], configs: ConfigCatalogue): ConfigOf {
+  for (const { file, result } of results) {
+    if (result.kind === 'eager' && !configs.has(result.configName)) {
+      throw new Error(`${file}: configName: no bench config named "${result.configName}", so the page cannot tell what the run is `
+        + `(add benches/configs/${result.configName}.json with its role)`);
+    }
+  }
+  return (r) => {
+    const c = configs.get(r.configName);
+    if (!c) throw new Error(`configName: no bench config named "${r.configName}"`);
+    return c;
+  };
+}
 
 /**
  * The validation numbers to compare `runs` by: every validation user (`validAll`) when all of
@@ -133,12 +132,18 @@ function bestByValidation(candidates: readonly (EagerResult | undefined)[]): Eag
   return best;
 }
 
-function mainCandidates(eager: EagerResult[]): EagerResult[] {
-  return MAIN_CONFIGS.map((c) => eager.find((x) => x.configName === c)).filter((r): r is EagerResult => r !== undefined);
+/**
+ * Runs that may be "the" EAGER of a dataset: configs with role `main` (full-length runs of the
+ * paper's model). Among them the main row is the one with the best **validation** NDCG@10 (full
+ * ranking; on every validation user when all candidates have `validAll`, else on the fixed sample
+ * they all validated on, see {@link validationOf}), so the choice never looks at test.
+ */
+function mainCandidates(eager: EagerResult[], configOf: ConfigOf): EagerResult[] {
+  return eager.filter((r) => configOf(r).role === 'main');
 }
 
-function mainOf(eager: EagerResult[]): EagerResult | undefined {
-  return bestByValidation(mainCandidates(eager));
+function mainOf(eager: EagerResult[], configOf: ConfigOf): EagerResult | undefined {
+  return bestByValidation(mainCandidates(eager, configOf));
 }
 
 /** Which validation numbers compared `runs`, in words. */
@@ -148,14 +153,12 @@ function validationWords(runs: readonly EagerResult[]): string {
   return allUsersCompare(runs) && r.validAll ? `validation, all ${r.validAll.users} users` : `validation, the fixed ${r.valid.users}-user sample`;
 }
 
-/** The best extension run, by the same rule as the main row. */
-function extensionOf(eager: EagerResult[]): EagerResult | undefined {
-  return bestByValidation(eager.filter((r) => r.configName in EXTENSIONS));
-}
-
-function ablationOrder(name: string): number {
-  const i = Object.keys(ABLATIONS).indexOf(name);
-  return i < 0 ? 100 : i;
+/**
+ * The best run of this project's extensions of the method (role `extension`: not the paper's
+ * model, shown in its own labelled row and bar, never as the main row), by the main row's rule.
+ */
+function extensionOf(eager: EagerResult[], configOf: ConfigOf): EagerResult | undefined {
+  return bestByValidation(eager.filter((r) => configOf(r).role === 'extension'));
 }
 
 /** The newest result of each (dataset, config) (later files win on equal keys; they are unique by name anyway). */
@@ -170,17 +173,15 @@ function groupByDataset(results: LoadedResult[]) {
     else if (r.kind === 'simple') simple.set(r.dataset, r);
     else speeds.push(r);
   }
-  for (const list of eager.values()) list.sort((a, b) => (a.configName === 'eager' ? -1 : b.configName === 'eager' ? 1 : ablationOrder(a.configName) - ablationOrder(b.configName) || a.configName.localeCompare(b.configName)));
   speeds.sort((a, b) => a.provenance.createdAt.localeCompare(b.provenance.createdAt));
   return { eager, sasrec, simple, speed: speeds[speeds.length - 1] };
 }
 
-function label(r: EagerResult): string {
+function label(r: EagerResult, configOf: ConfigOf): string {
   if (r.configName === 'eager') return 'EAGER, this project';
-  const ab = ABLATIONS[r.configName];
-  const ext = EXTENSIONS[r.configName];
-  if (ext) return `EAGER + ${ext} (extension), this project`;
-  return ab ? `EAGER, this project, ${ab}` : `EAGER, this project (${r.configName})`;
+  const c = configOf(r);
+  if (c.role === 'extension') return `EAGER + ${c.label} (extension), this project`;
+  return c.role === 'ablation' ? `EAGER, this project, ${c.label}` : `EAGER, this project (${r.configName})`;
 }
 
 const PROTOCOL = `## Protocol and model selection
@@ -221,15 +222,6 @@ const DIFFERENCES = `## Differences from the paper's setup
 - **Hyper-parameters** are this project's (see each result's \`config\` in \`benches/results/\`), not necessarily the
   paper's hidden size 128 / 4 decoder layers / K = 256.`;
 
-/** The short-budget ablation table: every row against `short-full`, validation and test. */
-/** Short-budget rows that are not ablations but other settings of the full model. */
-const SHORT_VARIANTS: Record<string, string> = {
-  wide: 'full model at twice the width (hidden 128, FFN 512)',
-  'wide-inputs': 'hidden 128 + pretrained embeddings in the encoder input (extension)',
-  'wide-dec4': 'hidden 128 with the paper\'s 4 decoder layers per stream (instead of 2)',
-  'wide-enc2': 'hidden 128 with 2 encoder layers (instead of 1)',
-};
-
 /**
  * An ablation table: every row against the reference run `ref` (the full model trained the same
  * way), validation and test, with the relative difference.
@@ -259,32 +251,42 @@ function ablationTable(ref: EagerResult | undefined, rows: EagerResult[], nameOf
   return out;
 }
 
-function shortAblations(short: EagerResult[], haveFull: boolean): string[] {
-  const ref = short.find((r) => r.configName === `${SHORT_PREFIX}full`);
+/** The short reference run: the short run whose config has no `reference` (the one the others name). */
+function shortReference(short: EagerResult[], configOf: ConfigOf): EagerResult | undefined {
+  return short.find((r) => configOf(r).reference === undefined);
+}
+
+/** The short-budget table: every short run against the short reference, validation and test. */
+function shortAblations(short: EagerResult[], haveFull: boolean, configOf: ConfigOf, configs: ConfigCatalogue): string[] {
+  const ref = shortReference(short, configOf);
   const steps = ref?.selection.stepsRun ?? short[0]?.selection.stepsRun;
-  const name = (r: EagerResult) => {
-    const base = r.configName.slice(SHORT_PREFIX.length);
-    return base === 'full' ? 'full model (all parts on)' : (ABLATIONS[base] ?? SHORT_VARIANTS[base] ?? base);
+  // the reference, then the short ablations (short versions of ablation configs), then other settings
+  const rank = (r: EagerResult) => {
+    if (r === ref) return 0;
+    const of = configOf(r).shortOf;
+    return of !== undefined && configs.get(of)?.role === 'ablation' ? 1 : 2;
   };
-  const order = (r: EagerResult) => (r === ref ? -1 : ablationOrder(r.configName.slice(SHORT_PREFIX.length)));
-  return ablationTable(ref, [...short].sort((a, b) => order(a) - order(b)), name,
+  const rows = [...short].sort((a, b) => rank(a) - rank(b) || a.configName.localeCompare(b.configName));
+  return ablationTable(ref, rows, (r) => configOf(r).label || r.configName,
     `**Ablations at a short budget** (${steps ?? '?'} updates each, same compact CPU model (unless the row says otherwise), seed and schedule shape${haveFull ? '' : '; the full-length ablations did not fit the CPU time available'}). `
       + 'Each row is compared with the full model trained for the same budget; checkpoints chosen on validation NDCG@10, test evaluated once.');
 }
 
 /**
- * The full-length ablation table: the ablation configs (`benches/configs/<ablation>.json`) extend
- * `ABLATION_BASE`, so each is compared with that run.
+ * The full-length ablation tables: each ablation run against the run of its config's `reference`
+ * (the config it extends, trained the same way), one table per reference that has a result.
  */
-const ABLATION_BASE = 'eager-cpu-wide';
-
-function fullAblations(eager: EagerResult[]): string[] {
-  const ref = eager.find((r) => r.configName === ABLATION_BASE);
-  const rows = eager.filter((r) => r.configName in ABLATIONS).sort((a, b) => ablationOrder(a.configName) - ablationOrder(b.configName));
-  if (!ref || !rows.length) return [];
-  return ablationTable(ref, [ref, ...rows], (r) => (r === ref ? `full model (\`${ABLATION_BASE}\`, all parts on)` : ABLATIONS[r.configName]!),
-    `**Ablations at full length** (each ablation config extends \`${ABLATION_BASE}\`: same model size, update budget, seed, `
-      + 'schedule and validation sample, one part removed). Checkpoints chosen on validation NDCG@10, test evaluated once.');
+function fullAblations(eager: EagerResult[], configOf: ConfigOf): string[] {
+  const ablations = eager.filter((r) => configOf(r).role === 'ablation');
+  const refs = [...new Set(ablations.map((r) => configOf(r).reference!))].sort();
+  return refs.flatMap((refName, i) => {
+    const ref = eager.find((r) => r.configName === refName);
+    const rows = ablations.filter((r) => configOf(r).reference === refName);
+    if (!ref) return [];
+    return [...(i > 0 ? [''] : []), ...ablationTable(ref, [ref, ...rows], (r) => (r === ref ? `full model (\`${refName}\`, all parts on)` : configOf(r).label),
+      `**Ablations at full length** (each ablation config extends \`${refName}\`: same model size, update budget, seed, `
+        + 'schedule and validation sample, one part removed). Checkpoints chosen on validation NDCG@10, test evaluated once.')];
+  });
 }
 
 /** Display names of the count-based reference recommenders (`--model simple`). */
@@ -318,14 +320,14 @@ function validTestShift(main: EagerResult | undefined, sasrec: SasrecResult | un
 }
 
 function datasetSection(
-  ds: string, eager: EagerResult[], sasrec: SasrecResult | undefined, simple: SimpleResult | undefined, notes: string | undefined, imgDir: string, images: Map<string, string>,
+  ds: string, configOf: ConfigOf, configs: ConfigCatalogue, eager: EagerResult[], sasrec: SasrecResult | undefined, simple: SimpleResult | undefined, notes: string | undefined, imgDir: string, images: Map<string, string>,
   pending: Promise<void>[],
 ): string {
   const paper = PAPER[ds];
   const out: string[] = [`## ${ds[0]!.toUpperCase()}${ds.slice(1)}`, ''];
-  const main = mainOf(eager);
-  const extension = extensionOf(eager);
-  const isShort = (r: EagerResult) => r.configName.startsWith(SHORT_PREFIX);
+  const main = mainOf(eager, configOf);
+  const extension = extensionOf(eager, configOf);
+  const isShort = (r: EagerResult) => configOf(r).role === 'short';
   out.push(HEADER, RULE);
   if (paper) {
     out.push(metricRow('EAGER, paper (Table 2)', 'as published', paper.EAGER));
@@ -338,22 +340,25 @@ function datasetSection(
   };
   if (main) ours('**EAGER, this project**', main.test);
   else out.push(notRunRow('**EAGER, this project**'));
-  if (extension) ours(`**${label(extension)}**`, extension.test);
+  if (extension) ours(`**${label(extension, configOf)}**`, extension.test);
   if (sasrec) ours('SASRec, this project', sasrec.test);
   else out.push(notRunRow('SASRec, this project'));
   const others = eager.filter((r) => r !== main && r !== extension && !isShort(r));
   const short = eager.filter(isShort);
-  const shown = new Set(eager.map((r) => (isShort(r) ? r.configName.slice(SHORT_PREFIX.length) : r.configName)));
-  for (const r of others) ours(label(r), r.test);
+  // an ablation counts as run when it, or a short version of it (`shortOf`), has a result
+  const shown = new Set(eager.map((r) => (isShort(r) ? configOf(r).shortOf : r.configName)));
+  for (const r of others) ours(label(r, configOf), r.test);
   for (const [name, m] of Object.entries(simple?.models ?? {})) ours(`${SIMPLE_LABELS[name] ?? name}, this project`, m.test);
   // The ablations are required on beauty at least: show the missing ones there.
-  if (ds === 'beauty') for (const [name, what] of Object.entries(ABLATIONS)) if (!shown.has(name)) out.push(notRunRow(`EAGER, this project, ${what}`));
+  if (ds === 'beauty') {
+    for (const c of configs.values()) if (c.role === 'ablation' && !shown.has(c.name)) out.push(notRunRow(`EAGER, this project, ${c.label}`));
+  }
   out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.'
-    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration (best NDCG@10 on ${validationWords(mainCandidates(eager))} among the full-length configurations run): ${(main.description ?? '').replace(/\.?$/, '.')}` : '')
+    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration (best NDCG@10 on ${validationWords(mainCandidates(eager, configOf))} among the full-length configurations run): ${(main.description ?? '').replace(/\.?$/, '.')}` : '')
     + (extension ? ` The extension row is not the paper's model: ${(extension.description ?? '').replace(/\.?$/, '.')}` : ''));
-  const full = fullAblations(eager);
+  const full = fullAblations(eager, configOf);
   if (full.length) out.push('', ...full);
-  if (short.length) out.push('', ...shortAblations(short, full.length > 0));
+  if (short.length) out.push('', ...shortAblations(short, full.length > 0, configOf, configs));
 
   if (main && paper) {
     out.push('', '**Against the paper\'s EAGER** (this project − paper):', '');
@@ -400,14 +405,15 @@ function datasetSection(
     if (paper) add('TIGER (paper)', paper.TIGER);
     if (main) add('EAGER (ours, full)', main.test.full);
     if (main && Object.keys(main.test['exclude-history']).length) add('EAGER (ours, excl. history)', main.test['exclude-history']);
-    if (extension) add('EAGER + inputs (ours, full)', extension.test.full);
+    if (extension) add('EAGER + extension (ours, full)', extension.test.full);
     if (sasrec) add('SASRec (ours, full)', sasrec.test.full);
     const name = `bars-${ds}.svg`;
     pending.push(renderSvg(barChartSpec(`${ds}: test metrics, this project vs the paper`, bars, order)).then((svg) => void images.set(name, svg)));
     out.push('', `![${ds}: this project against the paper](${imgDir}/${name})`);
   }
+  const shortRef = shortReference(eager.filter(isShort), configOf);
   for (const r of eager) {
-    if (isShort(r) && r.configName !== `${SHORT_PREFIX}full`) continue;
+    if (isShort(r) && r !== shortRef) continue;
     if (!r.curves || (r.curves.loss.length === 0 && r.curves.valid.length === 0)) continue;
     const name = `curves-${ds}-${r.configName}.svg`;
     pending.push(renderSvg(curvesSpec(`${ds}, ${r.configName}: training curves`, r.curves, ['ndcg@10'])).then((svg) => void images.set(name, svg)));
@@ -467,9 +473,14 @@ function mainConfigsSentence(mains: [string, string | undefined][]): string {
 }
 
 /** Builds the page and renders its pictures. */
-export async function buildResultsPage(results: LoadedResult[], opts: PageOptions = {}): Promise<ResultsPage> {
+export async function buildResultsPage(results: LoadedResult[], opts: PageOptions): Promise<ResultsPage> {
   const imgDir = opts.imgDir ?? 'img';
+  const configOf = configLookup(results, opts.configs);
+  const names = (role: BenchConfig['role']) => [...opts.configs.values()].filter((c) => c.role === role).map((c) => c.name).join('|');
   const { eager, sasrec, simple, speed } = groupByDataset(results);
+  // page order: the default config, then main-row candidates, extensions, ablations, short runs; by name within each
+  const rank = (r: EagerResult) => (r.configName === 'eager' ? -1 : ['main', 'extension', 'ablation', 'short'].indexOf(configOf(r).role));
+  for (const list of eager.values()) list.sort((a, b) => rank(a) - rank(b) || a.configName.localeCompare(b.configName));
   const images = new Map<string, string>();
   const pending: Promise<void>[] = [];
   const datasets = [...PAGE_DATASETS, ...[...new Set([...eager.keys(), ...sasrec.keys()])].filter((d) => !(PAGE_DATASETS as readonly string[]).includes(d)).sort()];
@@ -484,14 +495,14 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
       + 'by hand except the paper\'s published ones.',
     '',
     '**Regenerate:** `npm run bench:repro -- --dataset beauty` (and `sports`, `toys`; ablations: `--config '
-      + 'benches/configs/<behaviour-only|semantic-only|no-gct|no-stt>.json`, or `short-<full|behaviour-only|semantic-only|no-gct|no-stt>.json` '
-      + 'for the short-budget CPU ablations; baselines: `--model sasrec`, `--model simple` (count-based references); a finished run: `--from-run <run> --config <file>`), '
+      + `benches/configs/<${names('ablation')}>.json\`, or \`<${names('short')}>.json\` `
+      + 'for the short-budget CPU runs; each config\'s `role` says where its result goes on this page; baselines: `--model sasrec`, `--model simple` (count-based references); a finished run: `--from-run <run> --config <file>`), '
       + '`npm run bench:speed`, then `npm run results:page`.'
-      + mainConfigsSentence(datasets.map((ds) => [ds, mainOf(eager.get(ds) ?? [])?.configName])),
+      + mainConfigsSentence(datasets.map((ds) => [ds, mainOf(eager.get(ds) ?? [], configOf)?.configName])),
     '',
     PROTOCOL,
     '',
-    ...datasets.flatMap((ds) => [datasetSection(ds, eager.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
+    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
     ...endToEndSection(opts.endToEnd ?? []),
     speedSection(speed),
     '',
@@ -544,8 +555,10 @@ export function readNotes(resultsDir: string): Record<string, string> {
 }
 
 /** Writes the page and pictures; removes generated pictures that are no longer referenced. */
-export async function writeResultsPage(resultsDir: string, docsDir: string): Promise<ResultsPage> {
-  const page = await buildResultsPage(readBenchResults(resultsDir), { notes: readNotes(resultsDir), endToEnd: readBenchResults(join(resultsDir, 'e2e')) });
+export async function writeResultsPage(resultsDir: string, docsDir: string, configsDir: string): Promise<ResultsPage> {
+  const page = await buildResultsPage(readBenchResults(resultsDir), {
+    configs: readConfigCatalogue(configsDir), notes: readNotes(resultsDir), endToEnd: readBenchResults(join(resultsDir, 'e2e')),
+  });
   const imgDir = join(docsDir, 'img');
   for (const [name, svg] of page.images) writeFileAtomic(join(imgDir, name), svg);
   if (existsSync(imgDir)) {
@@ -560,6 +573,7 @@ export async function writeResultsPage(resultsDir: string, docsDir: string): Pro
 const FlagsSchema = z.object({
   results: z.string().min(1).default('benches/results').describe('directory of the result JSON files'),
   docs: z.string().min(1).default('docs').describe('output directory (RESULTS.md, img/)'),
+  configs: z.string().min(1).default('benches/configs').describe('directory of the bench configs (their roles place each result on the page)'),
   help: z.boolean().default(false).describe('show this help'),
 });
 
@@ -569,7 +583,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`usage: npm run results:page [-- --results <dir> --docs <dir>]\n\n${flagHelp(FlagsSchema)}`);
     return 0;
   }
-  const page = await writeResultsPage(resolve(flags.results), resolve(flags.docs));
+  const page = await writeResultsPage(resolve(flags.results), resolve(flags.docs), resolve(flags.configs));
   console.log(`wrote ${join(flags.docs, 'RESULTS.md')} and ${page.images.size} picture(s) in ${join(flags.docs, 'img')}`);
   return 0;
 }

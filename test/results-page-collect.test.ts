@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { collectEagerRun, VALID_ALL_FILE } from '../benches/collect.js';
 import { runEval } from '../ts/commands/eval.js';
 import { buildResultsPage } from '../benches/results-page.js';
+import { readConfigCatalogue } from '../benches/bench-config.js';
 import { parseBenchResult, type EagerResult } from '../benches/results-schema.js';
 import { trainRun } from '../ts/run/train.js';
 import { parseTrainConfig } from '../ts/run/config.js';
@@ -96,7 +97,7 @@ describe('collecting a finished run', () => {
   });
 
   it('renders on the page', async () => {
-    const page = await buildResultsPage([{ file: 'beauty-eager.json', result }]);
+    const page = await buildResultsPage([{ file: 'beauty-eager.json', result }], { configs: readConfigCatalogue(join(__dirname, '../benches/configs')) });
     const f = (k: string) => result.test.full[k]!.toFixed(4);
     expect(page.markdown).toContain(`| **EAGER, this project** | full | ${f('recall@5')} | ${f('recall@10')} | ${f('recall@20')} | `);
     expect(page.images.has('curves-beauty-eager.svg')).toBe(true);

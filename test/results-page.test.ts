@@ -5,9 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildResultsPage, writeResultsPage } from '../benches/results-page.js';
 import { parseBenchResult, readBenchResults, type LoadedResult } from '../benches/results-schema.js';
 import { curvesFromTrainLog } from '../benches/curves.js';
-import { deepMerge, readBenchConfig } from '../benches/bench-config.js';
+import { deepMerge, readBenchConfig, readConfigCatalogue } from '../benches/bench-config.js';
 
 const FIXTURES = join(__dirname, 'fixtures/bench-results');
+const CONFIG_DIR = join(__dirname, '../benches/configs');
+/** The repository's bench configs: the page reads each result's role and label from them. */
+const configs = readConfigCatalogue(CONFIG_DIR);
 const tmp = mkdtempSync(join(tmpdir(), 'results-page-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -44,13 +47,13 @@ function eagerVariant(template: LoadedResult, configName: string, validN10: numb
 
 /** The Beauty section of the page built from `results`. */
 async function beautyOf(results: LoadedResult[]): Promise<string> {
-  const md = (await buildResultsPage(results)).markdown;
+  const md = (await buildResultsPage(results, { configs })).markdown;
   return md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
 }
 
 describe('results page', () => {
   it('puts the project next to the paper in both ranking modes, and marks what has not run', async () => {
-    const page = await buildResultsPage(readBenchResults(FIXTURES));
+    const page = await buildResultsPage(readBenchResults(FIXTURES), { configs });
     const md = page.markdown;
     expect(md).toContain('| EAGER, paper (Table 2) | as published | 0.0618 | 0.0836 | 0.1124 | 0.0451 | 0.0525 | 0.0599 |');
     expect(md).toContain('| TIGER, paper (Table 2) | as published | 0.0454 | 0.0648 | – | 0.0321 | 0.0384 | – |');
@@ -86,7 +89,7 @@ describe('results page', () => {
   });
 
   it('renders valid SVG that contains the series', async () => {
-    const page = await buildResultsPage(readBenchResults(FIXTURES));
+    const page = await buildResultsPage(readBenchResults(FIXTURES), { configs });
     const bars = page.images.get('bars-beauty.svg')!;
     const curves = page.images.get('curves-beauty-eager.svg')!;
     assertSvg(bars);
@@ -105,18 +108,18 @@ describe('results page', () => {
     writeFileSync(join(results, 'notes/beauty.md'), 'Tried: a wider beam.\n');
     mkdirSync(join(docs, 'img'), { recursive: true });
     writeFileSync(join(docs, 'img/curves-stale.svg'), '<svg/>');
-    await writeResultsPage(results, docs);
+    await writeResultsPage(results, docs, CONFIG_DIR);
     const first = readFileSync(join(docs, 'RESULTS.md'), 'utf8');
     const svg1 = readFileSync(join(docs, 'img/bars-beauty.svg'), 'utf8');
     expect(first).toContain('Tried: a wider beam.');
     expect(readdirSync(join(docs, 'img')).sort()).toEqual(['bars-beauty.svg', 'curves-beauty-eager.svg']);
-    await writeResultsPage(results, docs);
+    await writeResultsPage(results, docs, CONFIG_DIR);
     expect(readFileSync(join(docs, 'RESULTS.md'), 'utf8')).toBe(first);
     expect(readFileSync(join(docs, 'img/bars-beauty.svg'), 'utf8')).toBe(svg1);
   });
 
   it('says "not yet run" everywhere when there are no results', async () => {
-    const { markdown, images } = await buildResultsPage([]);
+    const { markdown, images } = await buildResultsPage([], { configs });
     expect(images.size).toBe(0);
     expect(markdown.match(/\*\*EAGER, this project\*\* \| – \| not yet run/g)).toHaveLength(3);
     expect(markdown).toContain('Not yet run: `npm run bench:speed`');
@@ -151,13 +154,38 @@ describe('bench helpers', () => {
     expect(cfg.index).toEqual(wide.index);
     expect(deepMerge({ a: { b: 1, c: [1] } }, { a: { c: [2] } })).toEqual({ a: { b: 1, c: [2] } });
     const bad = join(tmp, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ train: { maxStep: 3 } }));
+    writeFileSync(bad, JSON.stringify({ role: 'main', train: { maxStep: 3 } }));
     expect(() => readBenchConfig(bad)).toThrow(/bad\.json \(merged\) train: .*maxStep/);
-    writeFileSync(bad, JSON.stringify({ train: { model: { streams: { behaviour: false } } } }));
+    writeFileSync(bad, JSON.stringify({ role: 'main', train: { model: { streams: { behaviour: false } } } }));
     expect(() => readBenchConfig(bad)).toThrow(/train\.model: stt\.enabled/);
     for (const c of ['eager', 'behaviour-only', 'semantic-only', 'no-gct', 'no-stt', 'sasrec']) {
       expect(readBenchConfig(join(__dirname, `../benches/configs/${c}.json`)).name).toBe(c);
     }
+  });
+
+  it('reads each config\'s role from its own file, never from the one it extends, and checks the role\'s fields', () => {
+    expect(configs.get('eager-cpu-wide')).toMatchObject({ role: 'main', label: '' });
+    expect(configs.get('no-stt')).toMatchObject({ role: 'ablation', label: 'without STT', reference: 'eager-cpu-wide' });
+    expect(configs.get('short-no-stt')).toMatchObject({ role: 'short', reference: 'short-full', shortOf: 'no-stt' });
+    expect(configs.get('short-full')!.reference).toBeUndefined();
+    expect(configs.get('eager-cpu-wide-inputs')!.role).toBe('extension');
+    expect(configs.get('sasrec')!.role).toBe('baseline');
+    const dir = join(tmp, 'roles');
+    mkdirSync(dir, { recursive: true });
+    const put = (name: string, body: unknown) => writeFileSync(join(dir, `${name}.json`), JSON.stringify(body));
+    put('base', { role: 'main', train: { maxSteps: 10 } });
+    put('no-x', { extends: 'base.json', train: { model: { gct: { enabled: false } } } });
+    expect(() => readBenchConfig(join(dir, 'no-x.json'))).toThrow(/no-x\.json: role: /);
+    put('no-x', { extends: 'base.json', role: 'ablation', train: { model: { gct: { enabled: false } } } });
+    expect(() => readBenchConfig(join(dir, 'no-x.json'))).toThrow(/no-x\.json: label: a config with role "ablation" needs a label/);
+    put('no-x', { extends: 'base.json', role: 'ablation', label: 'without GCT', train: { model: { gct: { enabled: false } } } });
+    expect(() => readBenchConfig(join(dir, 'no-x.json'))).toThrow(/no-x\.json: reference: an ablation names the config/);
+    put('no-x', { extends: 'base.json', role: 'ablation', label: 'without GCT', reference: 'bass', train: { model: { gct: { enabled: false } } } });
+    expect(readBenchConfig(join(dir, 'no-x.json'))).toMatchObject({ role: 'ablation', train: { maxSteps: 10 } });
+    expect(readBenchConfig(join(dir, 'base.json')).role).toBe('main');
+    expect(() => readConfigCatalogue(dir)).toThrow(/no-x\.json: reference: no config named "bass"/);
+    put('no-x', { extends: 'base.json', name: 'base', role: 'main' });
+    expect(() => readConfigCatalogue(dir)).toThrow(/no-x\.json: name: "base" is also the name of .*base\.json/);
   });
 });
 
@@ -235,6 +263,28 @@ describe('results page: compact main config and short-budget ablations', () => {
     expect(beauty).not.toContain('| EAGER, this project, without STT | – | not yet run');
     expect(beauty).toContain('| EAGER, this project, without GCT | – | not yet run | | | | | |');
   });
+  it('places a run by its config\'s role, so a new config needs no page change, and refuses an unknown config', async () => {
+    const { others, template } = fixtureBase();
+    const dir = join(tmp, 'catalogue');
+    cpSync(CONFIG_DIR, dir, { recursive: true });
+    writeFileSync(join(dir, 'eager-cpu-deep.json'), JSON.stringify({ extends: 'eager-cpu-wide.json', role: 'main', description: 'deeper decoders', train: { model: { decoderLayers: 6 } } }));
+    writeFileSync(join(dir, 'eager-cpu-wide-extra.json'), JSON.stringify({ extends: 'eager-cpu-wide.json', role: 'extension', label: 'an extra input', train: { model: { dropout: 0.05 } } }));
+    const own = readConfigCatalogue(dir);
+    const runs = [
+      ...others,
+      eagerVariant(template, 'eager-cpu-wide', 0.05, 0.04, 0.05),
+      eagerVariant(template, 'eager-cpu-deep', 0.05, 0.039, 0.052),
+      eagerVariant(template, 'eager-cpu-wide-extra', 0.05, 0.045, 0.06),
+    ];
+    const md = (await buildResultsPage(runs, { configs: own })).markdown;
+    const beauty = md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
+    expect(beauty).toContain('The EAGER row is the `eager-cpu-deep` configuration');
+    expect(beauty).toContain('| **EAGER + an extra input (extension), this project** | full |');
+    expect(beauty).toContain('| EAGER, this project (eager-cpu-wide) | full |');
+    // the repository's catalogue does not know the new names: the error names the result file
+    await expect(buildResultsPage(runs, { configs })).rejects.toThrow(/no-gct\.json: configName: no bench config named "eager-cpu-deep"/);
+  });
+
   it('times one-command runs end to end in their own table, and refuses one that reused its index', async () => {
     const { others, template } = fixtureBase();
     const e2e = eagerVariant(template, 'eager-cpu-wide', 0.05, 0.0391, 0.0548);
@@ -246,7 +296,7 @@ describe('results page: compact main config and short-budget ablations', () => {
     if (cached.result.kind !== 'eager') throw new Error('fixture');
     cached.result.dataset = 'toys';
     cached.result.indexInfo = { semantic: { encoder: 'minilm', fromCache: true } };
-    const md = (await buildResultsPage([...others, template], { endToEnd: [e2e, cached] })).markdown;
+    const md = (await buildResultsPage([...others, template], { configs, endToEnd: [e2e, cached] })).markdown;
     const section = md.slice(md.indexOf('## One command, timed end to end'), md.indexOf('## Speed'));
     expect(section).toContain('`npm run bench:repro -- --dataset <name>`');
     expect(section).toContain('| beauty | eager-cpu-wide | 15.0 min | 60.0 min | 4.0 min | 2.0 min | **81.2 min** | 4500 / 5000 | 0.0548 | 0.0602 / 0.0391 |');
@@ -257,11 +307,11 @@ describe('results page: compact main config and short-budget ablations', () => {
     // kept out of the metric tables: the beauty EAGER rows do not show its test NDCG@10
     expect(md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'))).not.toContain('0.0391');
     // without end-to-end results there is no such section
-    expect((await buildResultsPage([...others, template])).markdown).not.toContain('## One command, timed end to end');
+    expect((await buildResultsPage([...others, template], { configs })).markdown).not.toContain('## One command, timed end to end');
     const reused = structuredClone(e2e);
     if (reused.result.kind !== 'eager') throw new Error('fixture');
     reused.result.indexReused = true;
     reused.file = 'benches/results/e2e/beauty-eager-cpu-wide.json';
-    await expect(buildResultsPage([...others], { endToEnd: [reused] })).rejects.toThrow('benches/results/e2e/beauty-eager-cpu-wide.json: indexReused');
+    await expect(buildResultsPage([...others], { configs, endToEnd: [reused] })).rejects.toThrow('benches/results/e2e/beauty-eager-cpu-wide.json: indexReused');
   });
 });
