@@ -74,6 +74,7 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
     config: { train: unknown; indexDir: string };
     wallSeconds: Record<string, number>;
     finishedAt?: string;
+    finalSelection?: EagerResult['finalSelection'];
   }>(join(o.runDir, 'results.json'));
   const runConfig = existsSync(join(o.runDir, 'config.json')) ? readJson<{ createdAt?: string }>(join(o.runDir, 'config.json')) : {};
   const manifest = existsSync(join(o.indexDir, 'manifest.json')) ? readJson<IndexManifest>(join(o.indexDir, 'manifest.json')) : {};
@@ -91,8 +92,11 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
   };
   const validAll = readValidAll(o.runDir, results.bestStep);
   if (validAll) wallSeconds.validAll = validAll.seconds;
+  // A final selection evaluated the candidates inside `eager train` (valid-all.json is its choice's evaluation).
+  const selection = results.finalSelection;
+  if (selection) wallSeconds.finalSelection = results.wallSeconds.finalSelection ?? selection.seconds;
   wallSeconds.total = (Number.isFinite(indexSeconds) ? indexSeconds : 0) + (o.trainCommandSeconds ?? results.wallSeconds.total ?? 0)
-    + (validAll && Number.isFinite(validAll.seconds) ? validAll.seconds : 0);
+    + (validAll && !selection && Number.isFinite(validAll.seconds) ? validAll.seconds : 0);
   for (const [k, v] of Object.entries(wallSeconds)) if (!Number.isFinite(v)) delete wallSeconds[k];
   const nativeVersion = (manifest as { versions?: { native?: string } }).versions?.native;
   return {
@@ -106,6 +110,7 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
       bestStep: results.bestStep, stepsRun: results.stepsRun, stoppedEarly: results.stoppedEarly, validUsers: results.valid.users,
     },
     valid: results.valid,
+    ...(selection ? { finalSelection: selection } : {}),
     ...(validAll ? { validAll: { users: validAll.users, full: validAll.full, 'exclude-history': validAll['exclude-history'] } } : {}),
     test: { users: results.test.users, full: results.test.full, 'exclude-history': results.test['exclude-history'] ?? {} },
     wallSeconds,

@@ -196,8 +196,9 @@ const PROTOCOL = `## Protocol and model selection
 - **Model selection uses the validation targets only.** During training, the model is decoded with the same beam search as
   serving on the validation split every \`evalEvery\` updates; the checkpoint with the best validation NDCG@10 (full
   ranking) is kept and training stops after \`patience\` validations without improvement. That validation uses a fixed
-  sample of users (\`eval.validUsers\`, 2,000) to stay cheap; the chosen checkpoint is then evaluated once on **every**
-  validation user (\`validAll\`), and the page picks among runs (which configuration is the EAGER row, which extension
+  sample of users (\`eval.validUsers\`, 2,000) to stay cheap. Runs whose config sets \`eval.finalCandidates\` = N keep the N
+  checkpoints best on that sample and, after training, evaluate each on every validation user and keep the best of them (the
+  runs table lists the candidates); the chosen checkpoint is evaluated once on **every** validation user (\`validAll\`), and the page picks among runs (which configuration is the EAGER row, which extension
   run is shown) by that number when every candidate has it, else by the sample, never mixing the two
   ([benches/validation-sample.md](../benches/validation-sample.md): the sample is too noisy to rank runs). The behaviour embeddings
   (SASRec) are trained on the training parts only and their epoch is chosen on validation NDCG@10. Hyper-parameters were
@@ -381,7 +382,9 @@ function datasetSection(
     out.push('', '**Runs**', '', '| config | seed | best step / steps | early stop | index | train | test | total | trained (UTC) | collected at commit | machine |', '|---|---|---|---|---|---|---|---|---|---|---|');
     for (const r of eager) {
       const w = r.wallSeconds;
-      out.push(`| ${r.configName} | ${r.seed} | ${r.selection.bestStep} / ${r.selection.stepsRun} | ${r.selection.stoppedEarly ? 'yes' : 'no'} | `
+      const fs = r.finalSelection;
+      const chosen = fs ? ` (on all users, among ${fs.candidates.map((c) => c.step).join(', ')}; the sample's: ${fs.sampleBestStep})` : '';
+      out.push(`| ${r.configName} | ${r.seed} | ${r.selection.bestStep}${chosen} / ${r.selection.stepsRun} | ${r.selection.stoppedEarly ? 'yes' : 'no'} | `
         + `${seconds(w.index)}${r.indexReused ? ' (reused)' : ''} | ${seconds(w.train)} | ${seconds(w.test)} | ${seconds(w.total)} | ${trainedWhen(r)} | ${shortCommit(r)} | ${machine(r)} |`);
     }
     if (sasrec) {

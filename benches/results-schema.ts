@@ -68,6 +68,17 @@ export const EagerResultSchema = z.object({
    * sample, which is too noisy to compare runs by); runs are compared on this when they all have it.
    */
   validAll: SplitMetricsSchema.optional(),
+  /**
+   * With `eval.finalCandidates` > 1: the checkpoints best on the sample, each evaluated on every
+   * validation user after training; `selection.bestStep` is the best of them on all users.
+   */
+  finalSelection: z.object({
+    metric: z.string(),
+    users: z.number().int(),
+    sampleBestStep: z.number().int(),
+    candidates: z.array(z.object({ step: z.number().int(), sample: z.number(), all: z.number() })).min(1),
+    seconds: z.number(),
+  }).optional(),
   test: SplitMetricsSchema,
   /** Seconds per stage: index (and its parts), train, validAll, test, total. */
   wallSeconds: z.record(z.string(), z.number()),

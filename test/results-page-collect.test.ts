@@ -96,6 +96,34 @@ describe('collecting a finished run', () => {
     rmSync(join(runDir, VALID_ALL_FILE));
   });
 
+  it('collects a final selection made during training: its candidates, and the choice on all users without evaluating again', async () => {
+    const selDir = join(tmp, 'run-sel');
+    const config = parseTrainConfig({
+      schedule: { warmupSteps: 0, decay: 'constant' }, batchSize: 16, maxSteps: 12, evalEvery: 2, seed: 1,
+      eval: { decode: { beamWidth: 50 }, validUsers: 5, finalCandidates: 2 },
+    });
+    const out = await trainRun(
+      { out: selDir, dataset: dataDir, index: join(tmp, 'idx'), config },
+      { backend: fakeBackend(), loadIndex: fakeIndexLoader(dataset.numItems), progress: new ProgressReporter(process.stderr, 10_000, false) },
+    );
+    if (out.interrupted) throw new Error('interrupted');
+    const fsel = out.results.finalSelection!;
+    const r = parseBenchResult(collectEagerRun({
+      root: process.cwd(), runDir: selDir, indexDir: join(tmp, 'idx'), datasetName: 'beauty', configName: 'eager', description: 'fake',
+      indexConfig: {}, indexReused: false, indexCommandSeconds: 12.5, trainCommandSeconds: 3,
+    }), 'collected') as EagerResult;
+    expect(r.finalSelection).toEqual(fsel);
+    expect(r.finalSelection!.candidates).toHaveLength(2);
+    expect(r.selection.bestStep).toBe(out.results.bestStep);
+    // validAll is the chosen candidate's all-users evaluation; its time is inside the train command, not added again
+    expect(r.validAll!.users).toBe(dataset.users.length);
+    expect(r.validAll!.full['ndcg@10']).toBe(fsel.candidates.find((c) => c.step === r.selection.bestStep)!.all);
+    expect(r.wallSeconds.finalSelection).toBeGreaterThan(0);
+    expect(r.wallSeconds.total).toBeCloseTo(15.5, 6);
+    const page = await buildResultsPage([{ file: 'beauty-eager.json', result: r }], { configs: readConfigCatalogue(join(__dirname, '../benches/configs')) });
+    expect(page.markdown).toContain(`| ${r.selection.bestStep} (on all users, among ${fsel.candidates.map((c) => c.step).join(', ')}; the sample's: ${fsel.sampleBestStep}) / 12 |`);
+  });
+
   it('renders on the page', async () => {
     const page = await buildResultsPage([{ file: 'beauty-eager.json', result }], { configs: readConfigCatalogue(join(__dirname, '../benches/configs')) });
     const f = (k: string) => result.test.full[k]!.toFixed(4);

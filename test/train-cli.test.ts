@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTrain } from '../ts/commands/train.js';
+import { runEval } from '../ts/commands/eval.js';
 import { loadRun } from '../ts/run/layout.js';
 import type { RunResults } from '../ts/run/layout.js';
 import { fakeBackend, fakeControl, fakeIndexLoader } from './fixtures/run-fake-model.js';
@@ -116,6 +117,62 @@ describe('eager train', () => {
     expect(strip(logLines(part))).toEqual(strip(logLines(full)));
     // a finished run cannot be resumed
     await expect(runTrain(['--resume', '--out', part, '--quiet'], deps())).rejects.toMatchObject({ code: 'EAGER_BAD_RUN' });
+  });
+
+  it('chooses among the checkpoints best on the sample by every validation user, and resumes to the same choice', async () => {
+    const selCfg = { ...baseConfig, seed: 1, maxSteps: 30, evalEvery: 3, eval: { ...baseConfig.eval, validUsers: 6, finalCandidates: 3 } };
+    const cfg = writeConfig('sel.json', selCfg);
+    const out = join(tmp, 'run-sel');
+    expect(await runTrain([dataDir, '--index', 'idx', '--out', out, '--config', cfg, '--quiet', '--json'], deps())).toBe(0);
+    const results = JSON.parse(logs.at(-1)!) as RunResults;
+    const sel = results.finalSelection!;
+    const valids = logLines(out).filter((l) => l.kind === 'valid') as { step: number; 'ndcg@10': number }[];
+    expect(valids).toHaveLength(10);
+    // kept: the three best on the sample (of equal values the earlier step), listed in step order
+    const kept = [...valids].sort((a, b) => b['ndcg@10'] - a['ndcg@10'] || a.step - b.step).slice(0, 3).map((v) => v.step).sort((a, b) => a - b);
+    expect(sel.candidates.map((c) => c.step)).toEqual(kept);
+    expect(sel.candidates.map((c) => c.sample)).toEqual(kept.map((k) => valids.find((v) => v.step === k)!['ndcg@10']));
+    expect(sel.sampleBestStep).toBe([...valids].sort((a, b) => b['ndcg@10'] - a['ndcg@10'] || a.step - b.step)[0]!.step);
+    expect(sel.users).toBe(dataset.sequences.length);
+    // the choice is the candidate best on all users, and `best` points at it
+    expect(sel.candidates.find((c) => c.step === results.bestStep)!.all).toBe(Math.max(...sel.candidates.map((c) => c.all)));
+    expect(loadRun(out).best!.step).toBe(results.bestStep);
+    // with this seed the 6-user sample and all users disagree (sample: step 15, all users: 21), so the choice moved
+    expect([sel.sampleBestStep, results.bestStep]).toEqual([15, 21]);
+    expect(results.valid.full['ndcg@10']).toBe(valids.find((v) => v.step === results.bestStep)!['ndcg@10']);
+    // only the candidates and last are left on disk
+    const dirs = readdirSync(join(out, 'checkpoints')).filter((n) => n.startsWith('step-')).sort();
+    expect(dirs).toEqual([...new Set([...kept, 30])].sort((a, b) => a - b).map((k) => `step-${String(k).padStart(7, '0')}`));
+    // each all-users value is what `eager eval --split valid` computes for that checkpoint (checked on the chosen one),
+    // and valid-all.json holds it in that command's shape
+    const validAll = JSON.parse(readFileSync(join(out, 'valid-all.json'), 'utf8')) as { step: number; users: number; byRanking: unknown };
+    logs = [];
+    expect(await runEval([out, '--split', 'valid', '--json'], deps())).toBe(0);
+    const ev = JSON.parse(logs.at(-1)!) as { step: number; users: number; byRanking: { full: Record<string, number> } };
+    expect(ev.step).toBe(results.bestStep);
+    expect(validAll.step).toBe(results.bestStep);
+    expect(validAll.users).toBe(ev.users);
+    expect(validAll.byRanking).toEqual(ev.byRanking);
+    expect(ev.byRanking.full['ndcg@10']).toBe(sel.candidates.find((c) => c.step === results.bestStep)!.all);
+
+    // a crash after the checkpoint at 15, then --resume: the same candidates, choice and test metrics
+    const part = join(tmp, 'run-sel-part');
+    fakeControl.failAtStep = 16;
+    await expect(runTrain([dataDir, '--index', 'idx', '--out', part, '--config', cfg, '--quiet'], deps())).rejects.toThrow(/simulated crash/);
+    fakeControl.failAtStep = -1;
+    expect(await runTrain(['--resume', '--out', part, '--quiet'], deps())).toBe(0);
+    const resumed = JSON.parse(readFileSync(join(part, 'results.json'), 'utf8')) as RunResults;
+    expect(resumed.finalSelection!.candidates).toEqual(sel.candidates);
+    expect(resumed.bestStep).toBe(results.bestStep);
+    expect(resumed.test).toEqual(results.test);
+
+    // validating on every user already: no final selection, no candidates
+    const allCfg = writeConfig('sel-all.json', { ...selCfg, eval: { ...selCfg.eval, validUsers: 0 } });
+    const plain = join(tmp, 'run-sel-all');
+    expect(await runTrain([dataDir, '--index', 'idx', '--out', plain, '--config', allCfg, '--quiet'], deps())).toBe(0);
+    expect((JSON.parse(readFileSync(join(plain, 'results.json'), 'utf8')) as RunResults).finalSelection).toBeUndefined();
+    expect(existsSync(join(plain, 'checkpoints', 'candidates.json'))).toBe(false);
+    expect(existsSync(join(plain, 'valid-all.json'))).toBe(false);
   });
 
   it('Ctrl-C saves a checkpoint at the current step, exits 130, and --resume finishes the run', async () => {

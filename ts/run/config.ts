@@ -27,6 +27,8 @@ export const RunEvalConfigSchema = z.object({
   batchSize: z.number().int().min(1).max(65_536).default(256).describe('users per decoding call'),
   validUsers: z.number().int().min(0).default(0)
     .describe('validate during training on this many users (a fixed seeded sample; 0: all); the final test always uses all'),
+  finalCandidates: z.number().int().min(1).max(20).default(1)
+    .describe('when validating on a sample (validUsers > 0): keep the N checkpoints best on the sample, evaluate each on every validation user after training, and choose among them by that (1: the sample decides)'),
   extraForExclusion: z.number().int().min(0).max(1000).default(20)
     .describe('exclude-history ranking: items requested beyond max K, so that removing history items leaves K'),
   decode: DecodeConfigSchema.prefault({}),

@@ -9,8 +9,10 @@
  *   train-log.jsonl      one line per update ({kind:"step"}) and per validation ({kind:"valid"})
  *   checkpoints/
  *     step-000400/       one checkpoint: the model's files + checkpoint.json (step, metrics, loop state)
- *     best -> step-000400   symlink: best validation so far
+ *     best -> step-000400   symlink: best validation so far (after a final selection: its choice)
  *     last -> step-000600   symlink: what --resume continues from
+ *     candidates.json    with eval.finalCandidates > 1: the steps kept for the final selection
+ *   valid-all.json       with a final selection: the chosen checkpoint on every validation user
  *   results.json         at the end: best step, validation and test metrics, timings
  * ```
  *
@@ -90,6 +92,10 @@ export class RunPaths {
   get log(): string { return join(this.dir, 'train-log.jsonl'); }
   get results(): string { return join(this.dir, 'results.json'); }
   get checkpoints(): string { return join(this.dir, 'checkpoints'); }
+  /** The checkpoints kept for the final selection (`eval.finalCandidates`). */
+  get candidates(): string { return join(this.checkpoints, 'candidates.json'); }
+  /** The chosen checkpoint on every validation user, in the shape of `eager eval --split valid --json`. */
+  get validAll(): string { return join(this.dir, 'valid-all.json'); }
   pointer(which: 'best' | 'last'): string { return join(this.checkpoints, which); }
 }
 
@@ -175,9 +181,9 @@ function setPointer(paths: RunPaths, which: 'best' | 'last', dirName: string): v
   renameSync(tmp, paths.pointer(which));
 }
 
-/** Removes step directories no pointer references, and leftovers of interrupted saves. */
+/** Removes step directories no pointer or candidate references, and leftovers of interrupted saves. */
 function collectGarbage(paths: RunPaths): void {
-  const keep = new Set<string>();
+  const keep = new Set<string>(readCandidates(paths).map((c) => stepDirName(c.step)));
   for (const which of ['best', 'last'] as const) {
     try {
       keep.add(readlinkSync(paths.pointer(which)));
@@ -200,6 +206,16 @@ export async function saveCheckpoint(
   paths: RunPaths, model: RunModel, which: 'best' | 'last', info: Omit<CheckpointInfo, 'savedAt' | 'withTrainingState'>,
 ): Promise<Checkpoint> {
   mkdirSync(paths.checkpoints, { recursive: true });
+  const { name, dir, merged } = await writeStepDir(paths, model, info);
+  setPointer(paths, which, name);
+  collectGarbage(paths);
+  return { ...merged, dir: realpathSync(dir) };
+}
+
+/** Writes the step directory of `info.step` (model files once; checkpoint.json merged on later saves). */
+async function writeStepDir(
+  paths: RunPaths, model: RunModel, info: Omit<CheckpointInfo, 'savedAt' | 'withTrainingState'>,
+): Promise<{ name: string; dir: string; merged: CheckpointInfo }> {
   const name = stepDirName(info.step);
   const dir = join(paths.checkpoints, name);
   const infoPath = join(dir, 'checkpoint.json');
@@ -219,9 +235,77 @@ export async function saveCheckpoint(
     writeJsonAtomic(join(tmp, 'checkpoint.json'), merged);
     renameSync(tmp, dir);
   }
-  setPointer(paths, which, name);
+  return { name, dir, merged };
+}
+
+/** A checkpoint kept for the final selection, with its training-time validation value. */
+export interface Candidate {
+  step: number;
+  /** The validation metric on the training-time sample. */
+  value: number;
+}
+
+/** The candidates on disk (`checkpoints/candidates.json`), best first; none when the file is absent. */
+export function readCandidates(paths: RunPaths): Candidate[] {
+  if (!existsSync(paths.candidates)) return [];
+  const raw = readJson(paths.candidates) as { candidates?: unknown };
+  if (!Array.isArray(raw.candidates)) throw new RunDirError(paths.candidates, 'field candidates: expected an array');
+  return raw.candidates.map((c: unknown, i: number) => {
+    const { step, value } = (c ?? {}) as { step?: unknown; value?: unknown };
+    if (!Number.isInteger(step) || typeof value !== 'number') throw new RunDirError(paths.candidates, `candidates[${i}]: expected {step: integer, value: number}`);
+    return { step: step as number, value };
+  });
+}
+
+function writeCandidates(paths: RunPaths, list: Candidate[]): void {
+  writeJsonAtomic(paths.candidates, { candidates: list });
+}
+
+/** Best first; of equal values the earlier step (the one that reached it first). */
+function byValue(a: Candidate, b: Candidate): number {
+  return b.value - a.value || a.step - b.step;
+}
+
+/**
+ * Keeps the `keep` checkpoints with the best training-time validation value for the final
+ * selection: saves `model` at `info.step` when it ranks among them (a step already on disk is
+ * written once) and drops the one it displaces. Returns whether it was kept.
+ */
+export async function saveCandidate(
+  paths: RunPaths, model: RunModel, keep: number, value: number, info: Omit<CheckpointInfo, 'savedAt' | 'withTrainingState'>,
+): Promise<boolean> {
+  const others = readCandidates(paths).filter((c) => c.step !== info.step);
+  const next = [...others, { step: info.step, value }].sort(byValue).slice(0, keep);
+  if (!next.some((c) => c.step === info.step)) return false;
+  mkdirSync(paths.checkpoints, { recursive: true });
+  await writeStepDir(paths, model, info);
+  writeCandidates(paths, next);
   collectGarbage(paths);
-  return { ...merged, dir: realpathSync(dir) };
+  return true;
+}
+
+/** A resumed run repeats the steps after its last checkpoint: candidates from those steps are dropped first. */
+export function truncateCandidates(paths: RunPaths, step: number): void {
+  const list = readCandidates(paths);
+  if (list.some((c) => c.step > step)) writeCandidates(paths, list.filter((c) => c.step <= step));
+}
+
+/** The step directory of a candidate (what the model's loader reads). */
+export function candidateDir(paths: RunPaths, step: number): string {
+  const dir = join(paths.checkpoints, stepDirName(step));
+  if (!existsSync(join(dir, 'checkpoint.json'))) throw new RunDirError(dir, `candidate checkpoint of step ${step} is missing (listed in ${paths.candidates})`);
+  return dir;
+}
+
+/** Points `best` at a candidate's step directory (the final selection's choice). */
+export function pointBestAt(paths: RunPaths, step: number): Checkpoint {
+  const name = stepDirName(step);
+  if (!existsSync(join(paths.checkpoints, name, 'checkpoint.json'))) throw new RunDirError(join(paths.checkpoints, name), 'candidate checkpoint is missing');
+  setPointer(paths, 'best', name);
+  collectGarbage(paths);
+  const best = readCheckpoint(paths, 'best');
+  if (!best) throw new RunDirError(paths.pointer('best'), 'missing after pointing it at a candidate');
+  return best;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
@@ -257,6 +341,18 @@ export interface SplitMetrics {
   'exclude-history': FlatMetrics;
 }
 
+/** The final selection among the kept checkpoints, by the metric on every validation user. */
+export interface FinalSelection {
+  metric: string;
+  /** Validation users each candidate was evaluated on (all of them). */
+  users: number;
+  /** The step the training-time sample chose. */
+  sampleBestStep: number;
+  /** Each candidate, in step order: its value on the sample and on all validation users. */
+  candidates: { step: number; sample: number; all: number }[];
+  seconds: number;
+}
+
 /** `results.json` of a finished run. */
 export interface RunResults {
   bestStep: number;
@@ -267,6 +363,11 @@ export interface RunResults {
   valid: { users: number; full: FlatMetrics };
   /** Test metrics of the best checkpoint, computed once at the end. */
   test: SplitMetrics;
+  /**
+   * With `eval.finalCandidates` > 1 and a validation sample: the checkpoints kept, their sample
+   * and all-users validation values, and the choice (`bestStep`, the best on all users).
+   */
+  finalSelection?: FinalSelection;
   seed: number;
   config: RunConfigFile;
   /** Wall seconds per stage of the last session (train: over all sessions). */

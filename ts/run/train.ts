@@ -1,7 +1,8 @@
 /**
  * One training run end to end: data + split, index, model, the training loop with validation on
- * the validation split only, best/last checkpoints, then test metrics of the best checkpoint,
- * computed exactly once, into results.json.
+ * the validation split only, best/last checkpoints, optionally a final selection among the best
+ * checkpoints on every validation user (`eval.finalCandidates`), then test metrics of the chosen
+ * checkpoint, computed exactly once, into results.json.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,9 +15,11 @@ import { resolveDeps, type RunDeps } from './backend.js';
 import { RunConfigError, type TrainConfig } from './config.js';
 import { evaluateModel, sampleSubset } from './evaluate.js';
 import { datasetFingerprint } from './fingerprint.js';
+import { writeJsonAtomic } from '../util/fs.js';
 import {
-  loadRun, readCheckpoint, RunDirError, RunPaths, saveCheckpoint, truncateLog, writeRunConfig, writeRunItems, writeRunResults,
-  RUN_LAYOUT_VERSION, type RunConfigFile, type RunItems, type RunResults, type SplitMetrics,
+  candidateDir, loadRun, pointBestAt, readCandidates, readCheckpoint, RunDirError, RunPaths, saveCandidate, saveCheckpoint, truncateCandidates,
+  truncateLog, writeRunConfig, writeRunItems, writeRunResults,
+  RUN_LAYOUT_VERSION, type FinalSelection, type RunConfigFile, type RunItems, type RunResults, type SplitMetrics,
 } from './layout.js';
 import type { LoadedIndex, RunModel } from './types.js';
 
@@ -130,12 +133,15 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     : deps.backend.create(modelArgs)));
   if (resumeFrom) {
     truncateLog(paths, resumeFrom.loopState.step);
+    truncateCandidates(paths, resumeFrom.loopState.step);
     log(`resuming at step ${resumeFrom.loopState.step} (best ${cfg.eval.metric} ${resumeFrom.loopState.bestMetric.toFixed(4)} at step ${resumeFrom.loopState.bestStep})`);
   }
 
   // ---- training with validation
   const validSamples = sampleSubset(split.valid, cfg.eval.validUsers, cfg.seed, dataset.sequences);
   const evalOpts = { decode: cfg.eval.decode, batchSize: cfg.eval.batchSize, extraForExclusion: cfg.eval.extraForExclusion };
+  // A final selection only makes sense when training validates on a sample of the users.
+  const finalK = validSamples.size < split.valid.size ? cfg.eval.finalCandidates : 1;
   const tTrain = performance.now();
   const trainSecondsNow = () => (resumeFrom?.trainSeconds ?? 0) + (performance.now() - tTrain) / 1000;
   const loop = await runTrainingLoop(model, {
@@ -152,6 +158,11 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     saveBest: async (state, metrics) => {
       await saveCheckpoint(paths, model, 'best', { step: state.step, metrics, trainSeconds: trainSecondsNow() });
     },
+    ...(finalK > 1 ? {
+      saveCandidate: async (state: LoopState, metrics: Record<string, number>) => {
+        await saveCandidate(paths, model, finalK, metrics[cfg.eval.metric]!, { step: state.step, metrics, trainSeconds: trainSecondsNow() });
+      },
+    } : {}),
     saveLast: async (state) => {
       await saveCheckpoint(paths, model, 'last', { step: state.step, loopState: { ...state, batcher: { ...state.batcher } }, trainSeconds: trainSecondsNow() });
     },
@@ -165,10 +176,49 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     return { interrupted: true, step: loop.state.step };
   }
 
+  model.dispose?.();
+
+  // ---- the final selection: the kept checkpoints on every validation user, the best of them becomes `best`
+  let finalSelection: FinalSelection | undefined;
+  if (finalK > 1) {
+    finalSelection = await stage('finalSelection', async () => {
+      const sampleBest = readCheckpoint(paths, 'best');
+      if (!sampleBest) throw new RunDirError(paths.checkpoints, 'training ended without a best checkpoint');
+      const kept = readCandidates(paths); // best on the sample first: it wins ties
+      if (!kept.length) throw new RunDirError(paths.candidates, 'no candidate checkpoints were kept');
+      const evaluated: { step: number; sample: number; all: number; metrics: SplitMetrics; seconds: number }[] = [];
+      for (const c of kept) {
+        const m = await deps.backend.load({ ...modelArgs, dir: candidateDir(paths, c.step), withTrainingState: false });
+        const t = performance.now();
+        try {
+          const metrics = await evaluateModel(m, split.valid, dataset.numItems, evalOpts);
+          const all = metrics.full[cfg.eval.metric];
+          if (all === undefined || !Number.isFinite(all)) throw new Error(`final selection: no '${cfg.eval.metric}' for step ${c.step}`);
+          evaluated.push({ step: c.step, sample: c.value, all, metrics, seconds: (performance.now() - t) / 1000 });
+          log(`final selection: step ${c.step}: ${cfg.eval.metric} ${c.value.toFixed(4)} on the sample, ${all.toFixed(4)} on all ${metrics.users} validation users`);
+        } finally {
+          m.dispose?.();
+        }
+      }
+      const chosen = evaluated.reduce((a, b) => (b.all > a.all ? b : a));
+      pointBestAt(paths, chosen.step);
+      // the shape of `eager eval <run> --split valid --json`, so nothing evaluates this checkpoint again
+      writeJsonAtomic(paths.validAll, {
+        run: paths.dir, checkpoint: 'best', step: chosen.step, split: 'valid', users: chosen.metrics.users, ranking: 'full', ...chosen.metrics.full,
+        byRanking: { full: chosen.metrics.full, 'exclude-history': chosen.metrics['exclude-history'] },
+        decode: cfg.eval.decode, seconds: { eval: chosen.seconds }, source: 'final selection',
+      });
+      return {
+        metric: cfg.eval.metric, users: chosen.metrics.users, sampleBestStep: sampleBest.step,
+        candidates: evaluated.map(({ step, sample, all }) => ({ step, sample, all })).sort((a, b) => a.step - b.step),
+        seconds: evaluated.reduce((s, e) => s + e.seconds, 0),
+      };
+    });
+  }
+
   // ---- test, once, from the best checkpoint
   const best = readCheckpoint(paths, 'best');
   if (!best) throw new RunDirError(paths.checkpoints, 'training ended without a best checkpoint');
-  model.dispose?.();
   let test: SplitMetrics = { split: 'test', users: 0, full: {}, 'exclude-history': {} };
   if (req.evaluateTest ?? true) {
     model = await deps.backend.load({ ...modelArgs, dir: best.dir, withTrainingState: false });
@@ -183,6 +233,7 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     metric: cfg.eval.metric,
     valid: { users: validSamples.size, full: best.metrics ?? {} },
     test,
+    ...(finalSelection ? { finalSelection } : {}),
     seed: cfg.seed,
     config: runConfig,
     wallSeconds: seconds,

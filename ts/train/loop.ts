@@ -42,6 +42,8 @@ export interface LoopOptions {
   metricKey: string;
   /** Persist the model as the best checkpoint (called when validation improves). */
   saveBest: (state: LoopState, metrics: Record<string, number>) => Promise<void>;
+  /** Called after every validation (after `saveBest`): e.g. keep the checkpoint for a final selection. */
+  saveCandidate?: (state: LoopState, metrics: Record<string, number>) => Promise<void>;
   /** Persist the model + optimiser + loop state for resuming. */
   saveLast: (state: LoopState) => Promise<void>;
   resumeFrom?: LoopState;
@@ -122,6 +124,7 @@ export async function runTrainingLoop(model: TrainableModel, opt: LoopOptions): 
           state.evalsWithoutImprovement++;
           if (opt.patience > 0 && state.evalsWithoutImprovement >= opt.patience) state.stopped = true;
         }
+        await opt.saveCandidate?.(state, metrics);
         log({ kind: 'valid', step: state.step, ...metrics, improved, best: state.bestMetric, bestStep: state.bestStep });
         opt.onValidation?.(state.step, metrics, improved);
         progress.line(
