@@ -93,6 +93,22 @@ describe('native EAGER run', () => {
     expect(results(part).bestStep).toBe(results(full).bestStep);
   });
 
+  it('chooses the final checkpoint among the best on a validation sample by every validation user', async () => {
+    const sel = join(tmp, 'sel');
+    const selPath = join(tmp, 'sel.json');
+    writeFileSync(selPath, JSON.stringify({ ...config, evalEvery: 5, eval: { ...config.eval, validUsers: 12, finalCandidates: 2 } }));
+    expect(await runTrain([dataDir, '--index', 'mem', '--out', sel, '--config', selPath, '--quiet'], deps)).toBe(0);
+    const r = results(sel);
+    const fs = r.finalSelection!;
+    expect(fs.users).toBe(80);
+    expect(fs.candidates).toHaveLength(2);
+    expect(fs.candidates.find((c) => c.step === r.bestStep)!.all).toBe(Math.max(...fs.candidates.map((c) => c.all)));
+    // the chosen checkpoint's all-users numbers are kept in the shape of `eager eval --split valid --json`
+    const va = JSON.parse(readFileSync(join(sel, 'valid-all.json'), 'utf8')) as { step: number; users: number; byRanking: { full: Record<string, number> } };
+    expect([va.step, va.users]).toEqual([r.bestStep, 80]);
+    expect(va.byRanking.full['ndcg@10']).toBe(fs.candidates.find((c) => c.step === r.bestStep)!.all);
+  });
+
   it('serves: concurrent recommend calls equal sequential ones; errors and clamping', async () => {
     const model = await Recommender.load(full, deps);
     try {
