@@ -73,6 +73,11 @@ export async function runTrain(argv: string[], deps: RunDeps = {}): Promise<numb
   }
   if (!flags.quiet) {
     console.log(`best step ${r.bestStep} of ${r.stepsRun}${r.stoppedEarly ? ' (early stop)' : ''}: valid ${r.metric} = ${(r.valid.full[r.metric] ?? 0).toFixed(4)}`);
+    const fs = r.finalSelection;
+    if (fs) {
+      console.log(`final selection on all ${fs.users} validation users (the sample chose step ${fs.sampleBestStep}): `
+        + fs.candidates.map((c) => `step ${c.step} ${c.all.toFixed(4)}`).join(', '));
+    }
     console.log('');
     console.log(formatSplitMetrics([{ model: 'eager (best)', metrics: r.test }]));
     console.log('');
