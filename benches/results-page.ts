@@ -470,9 +470,10 @@ function mainConfigsSentence(mains: [string, string | undefined][]): string {
   const known = mains.filter((m): m is [string, string] => m[1] !== undefined);
   if (!known.length) return '';
   return ` The main EAGER rows come from ${known.map(([ds, c]) => `${ds}: \`--config benches/configs/${c}.json\``).join(', ')}; `
-    + 'without `--config` the run uses `benches/configs/eager-cpu-wide.json` (hidden 128, 2 decoder layers, 5000 updates), the largest '
-    + 'configuration that fits one run in 120 minutes on the 2-core CPU; `benches/configs/eager.json` is the paper-size model (hidden 128, '
-    + '4 decoder layers, 20000 updates), which trains at about 100 samples/s there and needs a GPU.';
+    + 'without `--config` the run uses `benches/configs/eager-cpu-wide.json` (hidden 128, 2 decoder layers, 5000 updates), the '
+    + 'configuration timed end to end below; `eager-cpu-wide-dec4.json` (4 decoder layers) needs about 60 % more time per update, so one '
+    + 'run of it is estimated at about 100 minutes on the 2-core CPU (not timed end to end); `benches/configs/eager.json` is the paper-size '
+    + 'model (hidden 128, 4 decoder layers, 20000 updates), which needs a GPU.';
 }
 
 /** Builds the page and renders its pictures. */
