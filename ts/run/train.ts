@@ -182,9 +182,9 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
   let finalSelection: FinalSelection | undefined;
   if (finalK > 1) {
     finalSelection = await stage('finalSelection', async () => {
-      const sampleBest = readCheckpoint(paths, 'best');
-      if (!sampleBest) throw new RunDirError(paths.checkpoints, 'training ended without a best checkpoint');
-      const kept = readCandidates(paths); // best on the sample first: it wins ties
+      // Best on the sample first (of equal values the earlier step, as the loop's `best`): it wins ties.
+      // Read from the list, not the `best` pointer, so a selection repeated after a crash reports the same.
+      const kept = readCandidates(paths);
       if (!kept.length) throw new RunDirError(paths.candidates, 'no candidate checkpoints were kept');
       const evaluated: { step: number; sample: number; all: number; metrics: SplitMetrics; seconds: number }[] = [];
       for (const c of kept) {
@@ -209,7 +209,7 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
         decode: cfg.eval.decode, seconds: { eval: chosen.seconds }, source: 'final selection',
       });
       return {
-        metric: cfg.eval.metric, users: chosen.metrics.users, sampleBestStep: sampleBest.step,
+        metric: cfg.eval.metric, users: chosen.metrics.users, sampleBestStep: kept[0]!.step,
         candidates: evaluated.map(({ step, sample, all }) => ({ step, sample, all })).sort((a, b) => a.step - b.step),
         seconds: evaluated.reduce((s, e) => s + e.seconds, 0),
       };
