@@ -299,9 +299,8 @@ export function candidateDir(paths: RunPaths, step: number): string {
 
 /** Points `best` at a candidate's step directory (the final selection's choice). */
 export function pointBestAt(paths: RunPaths, step: number): Checkpoint {
-  const name = stepDirName(step);
-  if (!existsSync(join(paths.checkpoints, name, 'checkpoint.json'))) throw new RunDirError(join(paths.checkpoints, name), 'candidate checkpoint is missing');
-  setPointer(paths, 'best', name);
+  candidateDir(paths, step); // throws, naming the directory, when it is missing
+  setPointer(paths, 'best', stepDirName(step));
   collectGarbage(paths);
   const best = readCheckpoint(paths, 'best');
   if (!best) throw new RunDirError(paths.pointer('best'), 'missing after pointing it at a candidate');
