@@ -65,6 +65,16 @@ export function readValidAll(runDir: string, bestStep: number): { users: number;
   return { users: e.users, full: e.byRanking.full, 'exclude-history': e.byRanking['exclude-history'], seconds: e.seconds?.eval ?? Number.NaN };
 }
 
+/**
+ * The wall time of a run's `eager train` command(s). `results.json`'s `total` covers only the
+ * session that finished the run; a resumed run's earlier sessions are in `trainAllSessions - train`.
+ */
+export function runSecondsAllSessions(s: Record<string, number>): number {
+  const total = s.total ?? 0;
+  const earlier = s.trainAllSessions !== undefined && s.train !== undefined ? s.trainAllSessions - s.train : 0;
+  return total + Math.max(0, earlier);
+}
+
 /** The bench result of a finished `eager train` run. */
 export function collectEagerRun(o: CollectEagerOptions): EagerResult {
   const results = readJson<{
@@ -95,7 +105,7 @@ export function collectEagerRun(o: CollectEagerOptions): EagerResult {
   // A final selection evaluated the candidates inside `eager train` (valid-all.json is its choice's evaluation).
   const selection = results.finalSelection;
   if (selection) wallSeconds.finalSelection = results.wallSeconds.finalSelection ?? selection.seconds;
-  wallSeconds.total = (Number.isFinite(indexSeconds) ? indexSeconds : 0) + (o.trainCommandSeconds ?? results.wallSeconds.total ?? 0)
+  wallSeconds.total = (Number.isFinite(indexSeconds) ? indexSeconds : 0) + (o.trainCommandSeconds ?? runSecondsAllSessions(results.wallSeconds))
     + (validAll && !selection && Number.isFinite(validAll.seconds) ? validAll.seconds : 0);
   for (const [k, v] of Object.entries(wallSeconds)) if (!Number.isFinite(v)) delete wallSeconds[k];
   const nativeVersion = (manifest as { versions?: { native?: string } }).versions?.native;

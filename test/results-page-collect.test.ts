@@ -3,7 +3,7 @@
  * collected into a bench result (as `npm run bench:repro` does after `eager train`), which must
  * carry exactly the run's once-computed test metrics and its curves, and render on the page.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -122,6 +122,29 @@ describe('collecting a finished run', () => {
     expect(r.wallSeconds.total).toBeCloseTo(15.5, 6);
     const page = await buildResultsPage([{ file: 'beauty-eager.json', result: r }], { configs: readConfigCatalogue(join(__dirname, '../benches/configs')) });
     expect(page.markdown).toContain(`| ${r.selection.bestStep} (on all users, among ${fsel.candidates.map((c) => c.step).join(', ')}; the sample's: ${fsel.sampleBestStep}) / 12 |`);
+  });
+
+  it('counts every session of a resumed run in the total when the train command was not timed by bench:repro', () => {
+    // a run resumed once: results.json's `total` is the last session's; `trainAllSessions - train` the earlier ones'
+    const resumedDir = join(tmp, 'run-resumed');
+    cpSync(runDir, resumedDir, { recursive: true });
+    const file = join(resumedDir, 'results.json');
+    const onDisk = JSON.parse(readFileSync(file, 'utf8')) as { wallSeconds: Record<string, number> };
+    onDisk.wallSeconds = { ...onDisk.wallSeconds, train: 100, trainAllSessions: 160, total: 120 };
+    writeFileSync(file, JSON.stringify(onDisk));
+    const r = collectEagerRun({
+      root: process.cwd(), runDir: resumedDir, indexDir: join(tmp, 'idx'), datasetName: 'beauty', configName: 'eager', description: 'fake',
+      indexConfig: {}, indexReused: false, indexCommandSeconds: 12.5,
+    });
+    expect(r.wallSeconds.train).toBe(160);
+    expect(r.wallSeconds.total).toBeCloseTo(12.5 + 120 + 60, 6);
+    // a run that was never resumed: its own total
+    onDisk.wallSeconds = { ...onDisk.wallSeconds, trainAllSessions: 100 };
+    writeFileSync(file, JSON.stringify(onDisk));
+    expect(collectEagerRun({
+      root: process.cwd(), runDir: resumedDir, indexDir: join(tmp, 'idx'), datasetName: 'beauty', configName: 'eager', description: 'fake',
+      indexConfig: {}, indexReused: false, indexCommandSeconds: 12.5,
+    }).wallSeconds.total).toBeCloseTo(12.5 + 120, 6);
   });
 
   it('renders on the page', async () => {
