@@ -471,7 +471,7 @@ function mainConfigsSentence(mains: [string, string | undefined][]): string {
   if (!known.length) return '';
   return ` The main EAGER rows come from ${known.map(([ds, c]) => `${ds}: \`--config benches/configs/${c}.json\``).join(', ')}; `
     + 'without `--config` the run uses `benches/configs/eager-cpu-wide.json` (hidden 128, 2 decoder layers, 5000 updates), the '
-    + 'configuration timed end to end below; `eager-cpu-wide-dec4.json` (4 decoder layers) needs about 60 % more time per update, so one '
+    + 'configuration timed end to end below; `eager-cpu-wide-dec4.json` (4 decoder layers) needs about 60 % more time per update (beauty, same thread setup), so one '
     + 'run of it is estimated at about 100 minutes on the 2-core CPU (not timed end to end); `benches/configs/eager.json` is the paper-size '
     + 'model (hidden 128, 4 decoder layers, 20000 updates), which needs a GPU.';
 }
