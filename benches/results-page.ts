@@ -465,14 +465,20 @@ function speedSection(s: SpeedResult | undefined): string {
   return out.join('\n');
 }
 
-/** Which config file reproduces each dataset's main EAGER row, and what runs without `--config`. */
-function mainConfigsSentence(mains: [string, string | undefined][]): string {
-  const known = mains.filter((m): m is [string, string] => m[1] !== undefined);
+/** Which config file reproduces each dataset's main EAGER row, how long its stages took in all, and what runs without `--config`. */
+function mainConfigsSentence(mains: [string, EagerResult | undefined][]): string {
+  const known = mains.filter((m): m is [string, EagerResult] => m[1] !== undefined);
   if (!known.length) return '';
-  return ` The main EAGER rows come from ${known.map(([ds, c]) => `${ds}: \`--config benches/configs/${c}.json\``).join(', ')}; `
-    + 'without `--config` the run uses `benches/configs/eager-cpu-wide.json` (hidden 128, 2 decoder layers, 5000 updates), the '
-    + 'configuration timed end to end below; `eager-cpu-wide-dec4.json` (4 decoder layers) needs about 60 % more time per update (beauty, same thread setup), so one '
-    + 'run of it is estimated at about 100 minutes on the 2-core CPU (not timed end to end); `benches/configs/eager.json` is the paper-size '
+  const totals = known.filter(([, r]) => r.wallSeconds.total !== undefined);
+  return ` The main EAGER rows come from ${known.map(([ds, r]) => `${ds}: \`--config benches/configs/${r.configName}.json\``).join(', ')}; `
+    + (totals.length
+      ? `their stages took ${totals.map(([ds, r]) => `${seconds(r.wallSeconds.total)} (${ds})`).join(', ')} in all (the runs tables' total column: `
+        + 'index, training, every validation, test; summed over the commands that made them, not one timed command; a reused index counts '
+        + 'its own build, which may have used cached embeddings: the end-to-end table below has a build from nothing). '
+      : '')
+    + 'Without `--config` the run uses `benches/configs/eager-cpu-wide.json` (hidden 128, 2 decoder layers, 5000 updates), the '
+    + 'configuration timed end to end as one command below; `eager-cpu-wide-dec4.json` (4 decoder layers) needs about 60 % more time per update '
+    + '(beauty, same thread setup); `benches/configs/eager.json` is the paper-size '
     + 'model (hidden 128, 4 decoder layers, 20000 updates), which needs a GPU.';
 }
 
@@ -502,7 +508,7 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
       + `benches/configs/<${names('ablation')}>.json\`, or \`<${names('short')}>.json\` `
       + 'for the short-budget CPU runs; each config\'s `role` says where its result goes on this page; baselines: `--model sasrec`, `--model simple` (count-based references); a finished run: `--from-run <run> --config <file>`), '
       + '`npm run bench:speed`, then `npm run results:page`.'
-      + mainConfigsSentence(datasets.map((ds) => [ds, mainOf(eager.get(ds) ?? [], configOf)?.configName])),
+      + mainConfigsSentence(datasets.map((ds) => [ds, mainOf(eager.get(ds) ?? [], configOf)])),
     '',
     PROTOCOL,
     '',

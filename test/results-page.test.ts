@@ -207,7 +207,13 @@ describe('results page: compact main config and short-budget ablations', () => {
       // A second extension run, better on test but worse on validation: not the extension row.
       variant('eager-cpu-wide-inputs-long', 0.065, 0.05),
     ];
-    const beauty = await beautyOf(results);
+    const main = results.find((r) => r.result.kind === 'eager' && r.result.configName === 'eager-cpu')!;
+    main.result.wallSeconds.total = 5400;
+    const md = (await buildResultsPage(results, { configs })).markdown;
+    // the regenerate line names the main row's config and how long all its stages took
+    expect(md).toContain('The main EAGER rows come from beauty: `--config benches/configs/eager-cpu.json`');
+    expect(md).toMatch(/their stages took 90\.0 min \(beauty\)[^.]* in all/);
+    const beauty = md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'));
     expect(beauty).toContain('| **EAGER, this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0333 | 0.0399 |');
     expect(beauty).toMatch(/The EAGER row is the `eager-cpu` configuration \(best NDCG@10 on validation, the fixed \d+-user sample among the full-length configurations run\): eager-cpu run\./);
     expect(beauty).toContain('| **EAGER + pretrained encoder inputs (extension), this project** | full | 0.0401 | 0.0602 | 0.0903 | 0.0251 | 0.0444 | 0.0399 |');
