@@ -208,6 +208,7 @@ describe('results page: compact main config and short-budget ablations', () => {
       variant('eager-cpu-wide-inputs-long', 0.065, 0.05),
     ];
     const main = results.find((r) => r.result.kind === 'eager' && r.result.configName === 'eager-cpu')!;
+    if (main.result.kind !== 'eager') throw new Error('fixture');
     main.result.wallSeconds.total = 5400;
     const md = (await buildResultsPage(results, { configs })).markdown;
     // the regenerate line names the main row's config and how long all its stages took
