@@ -132,19 +132,18 @@ describe('collecting a finished run', () => {
     const onDisk = JSON.parse(readFileSync(file, 'utf8')) as { wallSeconds: Record<string, number> };
     onDisk.wallSeconds = { ...onDisk.wallSeconds, train: 100, trainAllSessions: 160, total: 120 };
     writeFileSync(file, JSON.stringify(onDisk));
-    const r = collectEagerRun({
+    // no trainCommandSeconds: the train command ran outside bench:repro (`--from-run`)
+    const opts = {
       root: process.cwd(), runDir: resumedDir, indexDir: join(tmp, 'idx'), datasetName: 'beauty', configName: 'eager', description: 'fake',
       indexConfig: {}, indexReused: false, indexCommandSeconds: 12.5,
-    });
+    };
+    const r = collectEagerRun(opts);
     expect(r.wallSeconds.train).toBe(160);
     expect(r.wallSeconds.total).toBeCloseTo(12.5 + 120 + 60, 6);
     // a run that was never resumed: its own total
     onDisk.wallSeconds = { ...onDisk.wallSeconds, trainAllSessions: 100 };
     writeFileSync(file, JSON.stringify(onDisk));
-    expect(collectEagerRun({
-      root: process.cwd(), runDir: resumedDir, indexDir: join(tmp, 'idx'), datasetName: 'beauty', configName: 'eager', description: 'fake',
-      indexConfig: {}, indexReused: false, indexCommandSeconds: 12.5,
-    }).wallSeconds.total).toBeCloseTo(12.5 + 120, 6);
+    expect(collectEagerRun(opts).wallSeconds.total).toBeCloseTo(12.5 + 120, 6);
   });
 
   it('renders on the page', async () => {
