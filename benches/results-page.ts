@@ -46,7 +46,9 @@ export interface PageOptions {
   imgDir?: string;
   /**
    * Results of `npm run bench:repro` runs timed from an empty work directory
-   * (`<resultsDir>/e2e/*.json`): shown in their own timing table, never in the metric tables.
+   * (`<resultsDir>/e2e/*.json`): shown in their own timing table, kept out of the runs and
+   * ablation tables (whose runs share one index per dataset), and candidates for a dataset's
+   * EAGER and extension rows by the same validation rule as the shared-index runs.
    */
   endToEnd?: LoadedResult[];
 }
@@ -198,8 +200,8 @@ const PROTOCOL = `## Protocol and model selection
   ranking) is kept and training stops after \`patience\` validations without improvement. That validation uses a fixed
   sample of users (\`eval.validUsers\`, 2,000) to stay cheap. Runs whose config sets \`eval.finalCandidates\` = N keep the N
   checkpoints best on that sample and, after training, evaluate each on every validation user and keep the best of them (the
-  runs table lists the candidates); the chosen checkpoint is evaluated once on **every** validation user (\`validAll\`), and the page picks among runs (which configuration is the EAGER row, which extension
-  run is shown) by that number when every candidate has it, else by the sample, never mixing the two
+  runs table lists the candidates); the chosen checkpoint is evaluated once on **every** validation user (\`validAll\`), and the page picks among runs (the shared-index runs and the one-command runs of the end-to-end
+  table: which configuration is the EAGER row, which extension run is shown) by that number when every candidate has it, else by the sample, never mixing the two
   ([benches/validation-sample.md](../benches/validation-sample.md): the sample is too noisy to rank runs). The behaviour embeddings
   (SASRec) are trained on the training parts only and their epoch is chosen on validation NDCG@10. Hyper-parameters were
   tuned on validation only.
@@ -320,14 +322,27 @@ function validTestShift(main: EagerResult | undefined, sasrec: SasrecResult | un
   return out;
 }
 
+/**
+ * Where a chosen row comes from, when it is a one-command run (`e2e`) rather than one of the
+ * dataset's shared-index runs: said in the sentence under the table.
+ */
+function fromEndToEnd(r: EagerResult | undefined, e2e: readonly EagerResult[], row: string): string {
+  return r && e2e.includes(r)
+    ? ` The ${row} comes from the one-command run in the end-to-end table below, which built its own index (its own SASRec and codes), `
+      + 'so it is not in the runs and ablation tables of this section.'
+    : '';
+}
+
 function datasetSection(
-  ds: string, configOf: ConfigOf, configs: ConfigCatalogue, eager: EagerResult[], sasrec: SasrecResult | undefined, simple: SimpleResult | undefined, notes: string | undefined, imgDir: string, images: Map<string, string>,
-  pending: Promise<void>[],
+  ds: string, configOf: ConfigOf, configs: ConfigCatalogue, eager: EagerResult[], e2e: EagerResult[], sasrec: SasrecResult | undefined, simple: SimpleResult | undefined,
+  notes: string | undefined, imgDir: string, images: Map<string, string>, pending: Promise<void>[],
 ): string {
   const paper = PAPER[ds];
   const out: string[] = [`## ${ds[0]!.toUpperCase()}${ds.slice(1)}`, ''];
-  const main = mainOf(eager, configOf);
-  const extension = extensionOf(eager, configOf);
+  // The shared-index runs and the one-command runs compete for the two rows by validation.
+  const pool = [...eager, ...e2e];
+  const main = mainOf(pool, configOf);
+  const extension = extensionOf(pool, configOf);
   const isShort = (r: EagerResult) => configOf(r).role === 'short';
   out.push(HEADER, RULE);
   if (paper) {
@@ -355,8 +370,10 @@ function datasetSection(
     for (const c of configs.values()) if (c.role === 'ablation' && !shown.has(c.name)) out.push(notRunRow(`EAGER, this project, ${c.label}`));
   }
   out.push('', 'Test split, best checkpoint by validation NDCG@10, evaluated once. "–": not reported.'
-    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration (best NDCG@10 on ${validationWords(mainCandidates(eager, configOf))} among the full-length configurations run): ${(main.description ?? '').replace(/\.?$/, '.')}` : '')
-    + (extension ? ` The extension row is not the paper's model: ${(extension.description ?? '').replace(/\.?$/, '.')}` : ''));
+    + (main && main.configName !== 'eager' ? ` The EAGER row is the \`${main.configName}\` configuration (best NDCG@10 on ${validationWords(mainCandidates(pool, configOf))} among the full-length configurations run): ${(main.description ?? '').replace(/\.?$/, '.')}` : '')
+    + fromEndToEnd(main, e2e, 'EAGER row')
+    + (extension ? ` The extension row is not the paper's model: ${(extension.description ?? '').replace(/\.?$/, '.')}` : '')
+    + fromEndToEnd(extension, e2e, 'extension row'));
   const full = fullAblations(eager, configOf);
   if (full.length) out.push('', ...full);
   if (short.length) out.push('', ...shortAblations(short, full.length > 0, configOf, configs));
@@ -415,12 +432,15 @@ function datasetSection(
     out.push('', `![${ds}: this project against the paper](${imgDir}/${name})`);
   }
   const shortRef = shortReference(eager.filter(isShort), configOf);
-  for (const r of eager) {
+  // the shared-index runs, then a chosen one-command run (its own picture name: its config may have a shared-index run too)
+  for (const r of [...eager, ...e2e.filter((x) => x === main || x === extension)]) {
     if (isShort(r) && r !== shortRef) continue;
     if (!r.curves || (r.curves.loss.length === 0 && r.curves.valid.length === 0)) continue;
-    const name = `curves-${ds}-${r.configName}.svg`;
-    pending.push(renderSvg(curvesSpec(`${ds}, ${r.configName}: training curves`, r.curves, ['ndcg@10'])).then((svg) => void images.set(name, svg)));
-    out.push('', `![${ds} ${r.configName}: loss parts and validation NDCG@10 over updates](${imgDir}/${name})`);
+    const own = e2e.includes(r);
+    const name = `curves-${ds}-${r.configName}${own ? '-e2e' : ''}.svg`;
+    const which = `${r.configName}${own ? ' (one command, own index)' : ''}`;
+    pending.push(renderSvg(curvesSpec(`${ds}, ${which}: training curves`, r.curves, ['ndcg@10'])).then((svg) => void images.set(name, svg)));
+    out.push('', `![${ds} ${which}: loss parts and validation NDCG@10 over updates](${imgDir}/${name})`);
   }
   if (notes) out.push('', notes.trim());
   return out.join('\n');
@@ -485,9 +505,10 @@ function mainConfigsSentence(mains: [string, EagerResult | undefined][]): string
 /** Builds the page and renders its pictures. */
 export async function buildResultsPage(results: LoadedResult[], opts: PageOptions): Promise<ResultsPage> {
   const imgDir = opts.imgDir ?? 'img';
-  const configOf = configLookup(results, opts.configs);
+  const configOf = configLookup([...results, ...(opts.endToEnd ?? [])], opts.configs);
   const names = (role: BenchConfig['role']) => [...opts.configs.values()].filter((c) => c.role === role).map((c) => c.name).join('|');
   const { eager, sasrec, simple, speed } = groupByDataset(results);
+  const e2e = groupByDataset((opts.endToEnd ?? []).filter(({ result: r }) => r.kind === 'eager' && !r.indexReused)).eager;
   // page order: the default config, then main-row candidates, extensions, ablations, short runs; by name within each
   const rank = (r: EagerResult) => (r.configName === 'eager' ? -1 : ['main', 'extension', 'ablation', 'short'].indexOf(configOf(r).role));
   for (const list of eager.values()) list.sort((a, b) => rank(a) - rank(b) || a.configName.localeCompare(b.configName));
@@ -508,11 +529,11 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
       + `benches/configs/<${names('ablation')}>.json\`, or \`<${names('short')}>.json\` `
       + 'for the short-budget CPU runs; each config\'s `role` says where its result goes on this page; baselines: `--model sasrec`, `--model simple` (count-based references); a finished run: `--from-run <run> --config <file>`), '
       + '`npm run bench:speed`, then `npm run results:page`.'
-      + mainConfigsSentence(datasets.map((ds) => [ds, mainOf(eager.get(ds) ?? [], configOf)])),
+      + mainConfigsSentence(datasets.map((ds) => [ds, mainOf([...eager.get(ds) ?? [], ...e2e.get(ds) ?? []], configOf)])),
     '',
     PROTOCOL,
     '',
-    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
+    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], e2e.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
     ...endToEndSection(opts.endToEnd ?? []),
     speedSection(speed),
     '',
@@ -545,8 +566,10 @@ function endToEndSection(runs: LoadedResult[]): string[] {
     'Each row is one `npm run bench:repro -- --dataset <name>` (with the row\'s config; `eager-cpu-wide` is the default) started from an empty work directory '
       + '(`--out` pointing at a new folder, `--results benches/results/e2e`): the index (SASRec behaviour embeddings, MiniLM text '
       + 'embeddings, both code trees), training with early stopping on validation, the best checkpoint on every validation user, '
-      + 'and the one test evaluation. These runs are kept apart from the tables above, whose runs share one index per dataset '
+      + 'and the one test evaluation. These runs are kept out of the runs and ablation tables above, whose runs share one index per dataset '
       + 'so that ablations compare on the same codes; a fresh index trains its own SASRec, so its numbers differ from those rows. '
+      + 'They do compete for each dataset\'s EAGER and extension rows, by the same rule (the best NDCG@10 on every validation user): '
+      + 'the index is part of the pipeline that validation chooses, and the row\'s sentence says when it comes from here. '
       + '"Text embeddings from the cache" means the MiniLM item embeddings came from the on-disk embedding cache (`.cache/embeddings`, '
       + 'keyed by dataset, texts and model), so the index time leaves out encoding the item texts.',
     '',

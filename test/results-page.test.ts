@@ -303,7 +303,9 @@ describe('results page: compact main config and short-budget ablations', () => {
     if (cached.result.kind !== 'eager') throw new Error('fixture');
     cached.result.dataset = 'toys';
     cached.result.indexInfo = { semantic: { encoder: 'minilm', fromCache: true } };
-    const md = (await buildResultsPage([...others, template], { configs, endToEnd: [e2e, cached] })).markdown;
+    // a shared-index run of the same config that is better on validation keeps the EAGER row
+    const shared = eagerVariant(template, 'eager-cpu-wide', 0.05, 0.0383, 0.0560);
+    const md = (await buildResultsPage([...others, template, shared], { configs, endToEnd: [e2e, cached] })).markdown;
     const section = md.slice(md.indexOf('## One command, timed end to end'), md.indexOf('## Speed'));
     expect(section).toContain('`npm run bench:repro -- --dataset <name>`');
     expect(section).toContain('| beauty | eager-cpu-wide | 15.0 min | 60.0 min | 4.0 min | 2.0 min | **81.2 min** | 4500 / 5000 | 0.0548 | 0.0602 / 0.0391 |');
@@ -311,8 +313,11 @@ describe('results page: compact main config and short-budget ablations', () => {
     // an index whose text embeddings came from the cache says so
     expect(section).toContain('| toys | eager-cpu-wide | 15.0 min (text embeddings from the cache) | 60.0 min |');
     expect(section).not.toContain('| beauty | eager-cpu-wide | 15.0 min (text');
-    // kept out of the metric tables: the beauty EAGER rows do not show its test NDCG@10
+    // worse on validation than the shared-index run: the beauty EAGER rows do not show its test NDCG@10
     expect(md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'))).not.toContain('0.0391');
+    expect(md.slice(md.indexOf('## Beauty'), md.indexOf('## Sports'))).not.toContain('comes from the one-command run');
+    // toys has no shared-index run: its one-command run is its EAGER row, and the page says so
+    expect(md.slice(md.indexOf('## Toys'), md.indexOf('## One command'))).toContain('The EAGER row comes from the one-command run in the end-to-end table below');
     // without end-to-end results there is no such section
     expect((await buildResultsPage([...others, template], { configs })).markdown).not.toContain('## One command, timed end to end');
     const reused = structuredClone(e2e);
@@ -320,5 +325,39 @@ describe('results page: compact main config and short-budget ablations', () => {
     reused.result.indexReused = true;
     reused.file = 'benches/results/e2e/beauty-eager-cpu-wide.json';
     await expect(buildResultsPage([...others], { configs, endToEnd: [reused] })).rejects.toThrow('benches/results/e2e/beauty-eager-cpu-wide.json: indexReused');
+  });
+
+  it('makes a one-command run the extension row when it is best on all validation users, and says where it comes from', async () => {
+    const { others, template } = fixtureBase();
+    const withCurves = readBenchResults(FIXTURES).find((r) => r.result.kind === 'eager' && r.result.configName === 'eager')!;
+    if (withCurves.result.kind !== 'eager') throw new Error('fixture');
+    const main = eagerVariant(template, 'eager-cpu-wide', 0.05, 0.0383, 0.0537);
+    const sharedExt = eagerVariant(template, 'eager-cpu-wide-inputs', 0.05, 0.0417, 0.0561);
+    const e2eExt = eagerVariant(template, 'eager-cpu-wide-dec4-inputs-sel3', 0.05, 0.0452, 0.0601);
+    const e2eMain = eagerVariant(template, 'eager-cpu-wide', 0.06, 0.0391, 0.0530);
+    for (const r of [e2eExt, e2eMain]) {
+      if (r.result.kind !== 'eager') throw new Error('fixture');
+      r.result.wallSeconds = { index: 900, train: 3600, validAll: 240, test: 120, total: 4870 };
+      r.result.curves = withCurves.result.curves;
+    }
+    const page = await buildResultsPage([...others, template, main, sharedExt], { configs, endToEnd: [e2eExt, e2eMain] });
+    const beauty = page.markdown.slice(page.markdown.indexOf('## Beauty'), page.markdown.indexOf('## Sports'));
+    const row = (name: string) => beauty.split('\n').find((l) => l.startsWith(`| ${name} | full |`)) ?? '';
+    // the extension row: the one-command run (0.0601 > 0.0561 on all validation users), marked as such
+    expect(row('**EAGER + pretrained encoder inputs, 4 decoder layers (extension), this project**')).toContain('0.0452');
+    expect(beauty).toContain('The extension row comes from the one-command run in the end-to-end table below, which built its own index');
+    // the shared-index extension is an ordinary row now
+    expect(row('EAGER + pretrained encoder inputs (extension), this project')).toContain('0.0417');
+    // the EAGER row stays the shared-index run: the one-command eager-cpu-wide is lower on all users (0.0530 < 0.0537),
+    // even though its sample validation is higher (0.06): all users decide when every candidate has them
+    expect(row('**EAGER, this project**')).toContain('0.0383');
+    expect(beauty).not.toContain('0.0391');
+    expect(beauty).not.toContain('The EAGER row comes from');
+    // the chosen one-command run gets its own curves picture; it is not in the shared-index runs table
+    expect([...page.images.keys()]).toContain('curves-beauty-eager-cpu-wide-dec4-inputs-sel3-e2e.svg');
+    expect([...page.images.keys()]).not.toContain('curves-beauty-eager-cpu-wide-e2e.svg');
+    expect(beauty).not.toContain('| eager-cpu-wide-dec4-inputs-sel3 |');
+    // the regenerate line names the chosen main config for beauty
+    expect(page.markdown).toContain('The main EAGER rows come from beauty: `--config benches/configs/eager-cpu-wide.json`');
   });
 });
