@@ -30,6 +30,27 @@ export function packageRoot(start = process.cwd()): string {
   throw new Error(`no @eager/native package.json found above ${start}: run from the repository`);
 }
 
+/**
+ * The widest vector instruction set in a `/proc/cpuinfo` text (its `flags` / `Features` lines):
+ * timings from an AVX-512 host and an AVX2-only host of the same model name differ by about 2x
+ * in this project's matrix kernels, so results record it.
+ */
+export function simdLevel(cpuinfo: string): string | undefined {
+  const flags = new Set(cpuinfo.split('\n').filter((l) => /^(flags|Features)\s*:/.test(l)).flatMap((l) => l.slice(l.indexOf(':') + 1).trim().split(/\s+/)));
+  for (const [flag, level] of [['avx512f', 'avx512'], ['avx2', 'avx2'], ['avx', 'avx'], ['asimd', 'neon']] as const) {
+    if (flags.has(flag)) return level;
+  }
+  return undefined;
+}
+
+function cpuSimd(): string | undefined {
+  try {
+    return simdLevel(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Commit, machine and versions; `extraVersions` adds e.g. the torch version. */
 export function provenance(root: string, extraVersions: Record<string, string> = {}, loadAtStart?: number[]): Provenance {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string };
@@ -37,6 +58,7 @@ export function provenance(root: string, extraVersions: Record<string, string> =
   // or collecting several runs in a row would mark all but the first as dirty.
   const status = git(root, ['status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)benches/results', ':(exclude)docs']);
   const c = cpus();
+  const simd = cpuSimd();
   return {
     createdAt: new Date().toISOString(),
     commit: git(root, ['rev-parse', 'HEAD']) ?? 'unknown',
@@ -46,6 +68,7 @@ export function provenance(root: string, extraVersions: Record<string, string> =
       cpuModel: c[0]?.model.trim() ?? 'unknown',
       cpus: c.length,
       memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      ...(simd ? { simd } : {}),
       ...(loadAtStart ? { loadAverageAtStart: loadAtStart.map((x) => Math.round(x * 100) / 100) } : {}),
     },
     versions: { package: pkg.version ?? 'unknown', node: process.version, ...extraVersions },

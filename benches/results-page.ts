@@ -88,7 +88,7 @@ function trainedWhen(r: EagerResult): string {
 
 function machine(r: { provenance: EagerResult['provenance'] }): string {
   const m = r.provenance.machine;
-  return `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB`;
+  return `${m.cpus} × ${m.cpuModel}${m.simd ? ` (${m.simd.toUpperCase()})` : ''}, ${m.memoryGiB} GiB`;
 }
 
 /** The config of a result, from the catalogue (the page's only source of roles and labels). */

@@ -31,6 +31,8 @@ export const ProvenanceSchema = z.object({
     cpuModel: z.string(),
     cpus: z.number().int(),
     memoryGiB: z.number(),
+    /** Widest vector extension the CPU reports; the model name alone ("AMD EPYC") does not tell hosts apart. */
+    simd: z.string().optional().describe('widest vector instruction set the CPU reports (avx512, avx2, avx, neon), from /proc/cpuinfo; absent where unknown'),
     loadAverageAtStart: z.array(z.number()).optional(),
   }),
   versions: z.record(z.string(), z.string()),

@@ -299,6 +299,7 @@ describe('results page: compact main config and short-budget ablations', () => {
     e2e.result.wallSeconds = { index: 900, train: 3600, validAll: 240, test: 120, total: 4870 };
     e2e.result.selection.bestStep = 4500;
     e2e.result.selection.stepsRun = 5000;
+    e2e.result.provenance.machine.simd = 'avx512';
     const cached = structuredClone(e2e);
     if (cached.result.kind !== 'eager') throw new Error('fixture');
     cached.result.dataset = 'toys';
@@ -309,7 +310,8 @@ describe('results page: compact main config and short-budget ablations', () => {
     const section = md.slice(md.indexOf('## One command, timed end to end'), md.indexOf('## Speed'));
     expect(section).toContain('`npm run bench:repro -- --dataset <name>`');
     expect(section).toContain('| beauty | eager-cpu-wide | 15.0 min | 60.0 min | 4.0 min | 2.0 min | **81.2 min** | 4500 / 5000 | 0.0548 | 0.0602 / 0.0391 |');
-    expect(section).toContain('2 × Fixture CPU, 8 GiB, load 0.5 at start |');
+    // the CPU's vector level, where the result recorded it (the model name does not tell hosts apart)
+    expect(section).toContain('2 × Fixture CPU (AVX512), 8 GiB, load 0.5 at start |');
     // an index whose text embeddings came from the cache says so
     expect(section).toContain('| toys | eager-cpu-wide | 15.0 min (text embeddings from the cache) | 60.0 min |');
     expect(section).not.toContain('| beauty | eager-cpu-wide | 15.0 min (text');
