@@ -342,7 +342,14 @@ describe('results page: compact main config and short-budget ablations', () => {
       r.result.wallSeconds = { index: 900, train: 3600, validAll: 240, test: 120, total: 4870 };
       r.result.curves = withCurves.result.curves;
     }
+    if (e2eExt.result.kind !== 'eager') throw new Error('fixture');
+    e2eExt.result.finalSelection = { metric: 'ndcg@10', users: 22363, sampleBestStep: 4500, seconds: 330, candidates: [
+      { step: 4000, sample: 0.05, all: 0.0590 }, { step: 4500, sample: 0.05, all: 0.0601 }, { step: 5000, sample: 0.049, all: 0.0598 }] };
+    e2eExt.result.wallSeconds = { ...e2eExt.result.wallSeconds, finalSelection: 330 };
     const page = await buildResultsPage([...others, template, main, sharedExt], { configs, endToEnd: [e2eExt, e2eMain] });
+    // the end-to-end table times the whole final selection (all candidates on all users), not the chosen one's share
+    expect(page.markdown).toContain('| beauty | eager-cpu-wide-dec4-inputs-sel3 | 15.0 min | 60.0 min | 5.5 min (3 checkpoints) | 2.0 min |');
+    expect(page.markdown).toContain('| beauty | eager-cpu-wide | 15.0 min | 60.0 min | 4.0 min | 2.0 min |');
     const beauty = page.markdown.slice(page.markdown.indexOf('## Beauty'), page.markdown.indexOf('## Sports'));
     const row = (name: string) => beauty.split('\n').find((l) => l.startsWith(`| ${name} | full |`)) ?? '';
     // the extension row: the one-command run (0.0601 > 0.0561 on all validation users), marked as such
