@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
+import { cargoTargetDir } from './cargo-target.js';
 import { loadAverage, packageRoot, provenance } from './provenance.js';
 import { parseBenchResult, type SpeedResult, type SpeedSide } from './results-schema.js';
 
@@ -94,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
   process.stderr.write(`building ${examples.join(', ')} (release, ${host})\n`);
   execFileSync('cargo', ['build', '--release', '-p', 'eager-core', '--target', host, ...examples.flatMap((e) => ['--example', e])],
     { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-  const bin = (e: string) => join(root, 'target', host, 'release', 'examples', e);
+  const bin = (e: string) => join(cargoTargetDir(root), host, 'release', 'examples', e);
   const env = { ...process.env, RAYON_NUM_THREADS: String(flags.threads) };
   const t = String(flags.threads);
 
