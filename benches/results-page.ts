@@ -477,7 +477,7 @@ function speedSection(s: SpeedResult | undefined): string {
     out.push(`| ${name} | ${v(o, d)} | ${v(t, d)} | ${speedRatio(o, t, higher, words)} |`);
   }
   const m = s.provenance.machine;
-  out.push('', `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}; load average at start `
+  out.push('', `Machine: ${machine(s)}, ${m.os}; load average at start `
     + `${m.loadAverageAtStart?.join(' / ') ?? 'unknown'}; commit ${shortCommit(s)}; ${s.provenance.createdAt}. `
     + `Versions: ${Object.entries(s.provenance.versions).map(([k, x]) => `${k} ${x}`).join(', ')}.`);
   const notes = [...s.ours.notes.map((n) => `this project: ${n}`), ...s.torch.notes.map((n) => `torch reference: ${n}`)];

@@ -82,6 +82,7 @@ describe('results page', () => {
     expect(md).toContain('| training samples/s (higher is better) | 1200 | 239 | 5.0× faster |');
     expect(md).toContain('| k-means seconds, both code trees (lower is better) | 4.42 | 36.55 | 8.3× faster |');
     expect(md).toContain('| peak memory, RSS MB (lower is better) | 400 | 1171 | 2.9× less |');
+    expect(md).toContain('Machine: 2 × Fixture CPU, 8 GiB, Linux 6.1; load average at start 0.5 / 0.4 / 0.3;');
     // Pictures are referenced and rendered.
     expect(md).toContain('![beauty: this project against the paper](img/bars-beauty.svg)');
     expect(md).toContain('(img/curves-beauty-eager.svg)');
@@ -312,6 +313,10 @@ describe('results page: compact main config and short-budget ablations', () => {
     expect(section).toContain('| beauty | eager-cpu-wide | 15.0 min | 60.0 min | 4.0 min | 2.0 min | **81.2 min** | 4500 / 5000 | 0.0548 | 0.0602 / 0.0391 |');
     // the CPU's vector level, where the result recorded it (the model name does not tell hosts apart)
     expect(section).toContain('2 × Fixture CPU (AVX512), 8 GiB, load 0.5 at start |');
+    // the speed table's machine line says it the same way
+    const speed = others.find((r) => r.result.kind === 'speed')!;
+    speed.result.provenance.machine.simd = 'avx512';
+    expect((await buildResultsPage([...others, template], { configs })).markdown).toContain('Machine: 2 × Fixture CPU (AVX512), 8 GiB, Linux 6.1; load average');
     // an index whose text embeddings came from the cache says so
     expect(section).toContain('| toys | eager-cpu-wide | 15.0 min (text embeddings from the cache) | 60.0 min |');
     expect(section).not.toContain('| beauty | eager-cpu-wide | 15.0 min (text');
