@@ -5,4 +5,4 @@
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 $SUDO apt-get install -y -q python3-torch libopenblas0-pthread
-readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 | sed "s/^/libblas.so.3 -> /"
+echo "libblas.so.3 -> $(readlink -f /usr/lib/"$(uname -m)"-linux-gnu/libblas.so.3 || echo unknown)"
