@@ -183,6 +183,8 @@ export interface EagerRecommendOptions {
   merge?: string
   /** `rescore`: candidates per stream [k]. */
   perStream?: number
+  /** `rescore`: weight of the semantic stream's log-likelihood (behaviour: 1) [1]. */
+  semanticWeight?: number
   /** Users decoded together [64]. */
   batchUsers?: number
 }

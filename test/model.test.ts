@@ -99,6 +99,14 @@ describe('EagerModel (native)', () => {
     const want = Array.from({ length: N }, (_, i) => i + 1).sort((x, y) => sb[y - 1]! + ss[y - 1]! - (sb[x - 1]! + ss[x - 1]!) || x - y);
     const full = await m.recommend(hist, T, N, { beamWidth: N, merge: 'rescore' });
     expect(Array.from(full.items)).toEqual(want);
+    // A weighted semantic term: ranked by sb + w·ss, with that sum as the score.
+    for (const w of [0, 0.4, 3]) {
+      const score = (i: number) => sb[i - 1]! + w * ss[i - 1]!;
+      const weighted = await m.recommend(hist, T, N, { beamWidth: N, merge: 'rescore', semanticWeight: w });
+      expect(Array.from(weighted.items)).toEqual(Array.from({ length: N }, (_, i) => i + 1).sort((x, y) => score(y) - score(x) || x - y));
+      weighted.items.forEach((item, j) => expect(weighted.scores[j]).toBeCloseTo(score(item), 4));
+    }
+    await expect(m.recommend(hist, T, N, { beamWidth: N, merge: 'rescore', semanticWeight: -1 })).rejects.toThrow(/semanticWeight/);
 
     const histories = batch(8).histories;
     for (const merge of ['rescore', 'confidence'] as const) {

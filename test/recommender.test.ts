@@ -138,6 +138,17 @@ describe('eager eval / eager recommend', () => {
     await expect(runEval([runDir, '--split', 'train'], deps())).rejects.toThrow(/--split/);
   });
 
+  it('eval --semantic-weight overrides the run\'s rescore weight, and a bad one is refused by name', async () => {
+    const out = capture();
+    expect(await runEval([runDir, '--split', 'valid', '--json'], deps())).toBe(0);
+    expect(JSON.parse(out.at(-1)!).decode).toEqual({ beamWidth: 50, merge: 'rescore', semanticWeight: 1 });
+    expect(await runEval([runDir, '--split', 'valid', '--json', '--semantic-weight', '0.5'], deps())).toBe(0);
+    expect(JSON.parse(out.at(-1)!).decode.semanticWeight).toBe(0.5);
+    expect(await runEval([runDir, '--split', 'valid', '--semantic-weight', '0.5'], deps())).toBe(0);
+    expect(out.join('\n')).toMatch(/merge rescore \(semantic weight 0\.5\)/);
+    await expect(runEval([runDir, '--split', 'valid', '--semantic-weight', '-1'], deps())).rejects.toThrow(/semantic-weight/);
+  });
+
   it('recommend prints k items, JSON on request, and fails on unknown items', async () => {
     const out = capture();
     expect(await runRecommend([runDir, '--history', '12,7,9', '--k', '3', '--json'], deps())).toBe(0);

@@ -90,7 +90,7 @@ describe('train config', () => {
   it('fills defaults (validation ndcg@10, patience, beam settings)', () => {
     const c = parseTrainConfig({});
     expect(c.eval.metric).toBe('ndcg@10');
-    expect(c.eval.decode).toEqual({ beamWidth: 20, merge: 'rescore' });
+    expect(c.eval.decode).toEqual({ beamWidth: 20, merge: 'rescore', semanticWeight: 1 });
     expect(c.schedule.peakLr).toBe(1e-3);
     expect(c.split.maxHistory).toBe(20);
     expect(TrainConfigSchema.parse(c)).toEqual(c); // resolved configs re-validate (config.json)

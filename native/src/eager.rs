@@ -78,6 +78,8 @@ pub struct EagerRecommendOptions {
     pub merge: Option<String>,
     /// `rescore`: candidates per stream [k].
     pub per_stream: Option<u32>,
+    /// `rescore`: weight of the semantic stream's log-likelihood (behaviour: 1) [1].
+    pub semantic_weight: Option<f64>,
     /// Users decoded together [64].
     pub batch_users: Option<u32>,
 }
@@ -145,6 +147,9 @@ fn recommend_options(k: u32, o: Option<&EagerRecommendOptions>) -> napi::Result<
         beam: o.and_then(|o| o.beam).map_or(d.beam, |v| v as usize),
         merge,
         per_stream: o.and_then(|o| o.per_stream).map_or(0, |v| v as usize),
+        semantic_weight: o
+            .and_then(|o| o.semantic_weight)
+            .map_or(d.semantic_weight, |v| v as f32),
         batch_users: o
             .and_then(|o| o.batch_users)
             .map_or(d.batch_users, |v| v as usize),

@@ -18,6 +18,7 @@ export const EvalFlagsSchema = z.object({
   checkpoint: z.enum(['best', 'last']).default('best').describe('best|last checkpoint (default best)'),
   beamWidth: z.number().int().min(1).optional().describe('override the run\'s beam width'),
   merge: z.enum(['confidence', 'rescore']).optional().describe('override the run\'s stream merge: confidence|rescore'),
+  semanticWeight: z.number().min(0).max(100).optional().describe('override the run\'s rescore weight of the semantic stream (behaviour: 1)'),
   batchSize: z.number().int().min(1).optional().describe('users per decoding call (default: the run\'s)'),
   dataset: z.string().min(1).optional().describe('dataset directory, if it moved since training'),
   index: z.string().min(1).optional().describe('index directory, if it moved since training'),
@@ -50,6 +51,7 @@ export async function runEval(argv: string[], deps: RunDeps = {}): Promise<numbe
     const evalCfg = run.config.train.eval;
     const decode = DecodeConfigSchema.parse({
       ...evalCfg.decode, ...(flags.beamWidth ? { beamWidth: flags.beamWidth } : {}), ...(flags.merge ? { merge: flags.merge } : {}),
+      ...(flags.semanticWeight !== undefined ? { semanticWeight: flags.semanticWeight } : {}),
     });
     const samples = flags.split === 'valid' ? split.valid : split.test;
     const tLoad = (performance.now() - t0) / 1000;
@@ -68,7 +70,8 @@ export async function runEval(argv: string[], deps: RunDeps = {}): Promise<numbe
         decode, seconds: { load: tLoad, eval: evalSeconds }, usersPerSec, ...(latency ? { latencyMs: latency } : {}),
       }));
     } else {
-      console.log(`run ${run.paths.dir}, ${flags.checkpoint} checkpoint (step ${checkpoint.step}); beam ${decode.beamWidth}, merge ${decode.merge}`);
+      console.log(`run ${run.paths.dir}, ${flags.checkpoint} checkpoint (step ${checkpoint.step}); beam ${decode.beamWidth}, merge ${decode.merge}`
+        + `${decode.merge === 'rescore' && decode.semanticWeight !== 1 ? ` (semantic weight ${decode.semanticWeight})` : ''}`);
       console.log('');
       console.log(formatSplitMetrics([{ model: 'eager', metrics: m }]));
       console.log('');

@@ -168,14 +168,14 @@ export class EagerModel implements RunModel {
    */
   async recommend(histories: Uint32Array, maxHistory: number, k: number, decode: DecodeSettings): Promise<RankedBatch> {
     const r = await callNative(() =>
-      this.inner.recommend(histories, maxHistory, k, { beam: decode.beamWidth, merge: decode.merge }),
+      this.inner.recommend(histories, maxHistory, k, nativeDecode(decode)),
     );
     return { k: r.k, items: r.items, scores: r.scores };
   }
 
   /** {@link EagerModel.recommend} on the calling thread. */
   recommendSync(histories: Uint32Array, maxHistory: number, k: number, decode: DecodeSettings): RankedBatch {
-    const r = callNative(() => this.inner.recommendSync(histories, maxHistory, k, { beam: decode.beamWidth, merge: decode.merge }));
+    const r = callNative(() => this.inner.recommendSync(histories, maxHistory, k, nativeDecode(decode)));
     return { k: r.k, items: r.items, scores: r.scores };
   }
 
@@ -227,3 +227,8 @@ export const eagerNativeBackend: ModelBackend = {
     });
   },
 };
+
+/** The native binding's decoding options for `decode`. */
+function nativeDecode(decode: DecodeSettings): { beam: number; merge: string; semanticWeight?: number } {
+  return { beam: decode.beamWidth, merge: decode.merge, ...(decode.semanticWeight === undefined ? {} : { semanticWeight: decode.semanticWeight }) };
+}

@@ -18,6 +18,8 @@ export const DecodeConfigSchema = z.object({
   beamWidth: z.number().int().min(1).max(2048).default(20).describe('beam width per stream'),
   merge: z.enum(['confidence', 'rescore']).default('rescore')
     .describe("merging the streams: 'confidence' (paper: length-normalised code log-prob) or 'rescore' (released code: both streams' log-likelihoods summed)"),
+  semanticWeight: z.number().min(0).max(100).default(1)
+    .describe("'rescore': weight of the semantic stream's log-likelihood in the sum, the behaviour stream's being 1 (1: the released code's plain sum; choose it on validation)"),
 }).strict();
 export type DecodeConfig = z.infer<typeof DecodeConfigSchema>;
 

@@ -49,6 +49,8 @@ export interface DecodeSettings {
   beamWidth: number;
   /** How the two streams' candidates are merged. */
   merge: 'confidence' | 'rescore';
+  /** `rescore`: weight of the semantic stream's log-likelihood (behaviour: 1); absent = 1. */
+  semanticWeight?: number;
 }
 
 /** Ranked lists of a batch: `items`/`scores` are `[B, k]` row-major; missing slots are item 0. */

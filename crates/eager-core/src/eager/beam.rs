@@ -12,7 +12,9 @@
 //!   log-probability (comparable across streams with different code lengths); an item found by
 //!   both keeps its best; rank by it.
 //! - `rescore` (released code): the union of each stream's top `perStream` items is scored by
-//!   the sum of both streams' teacher-forced code log-likelihoods; rank by that sum.
+//!   the sum of both streams' teacher-forced code log-likelihoods; rank by that sum. The
+//!   semantic stream's term can be weighted (`semanticWeight`, 1 = the released code's plain
+//!   sum), a decoding choice to make on validation data.
 //!
 //! Either way, exactly `min(k, numItems)` distinct items come back (the beam is widened to at
 //! least `k`, and one stream alone then finds `k` distinct items).
@@ -48,13 +50,16 @@ pub struct RecommendOptions {
     pub merge: MergeMode,
     /// `rescore`: candidates taken from each stream (0 = `k`; widened to at least `k`).
     pub per_stream: usize,
+    /// `rescore`: weight of the semantic stream's log-likelihood in the sum (behaviour: 1).
+    /// 1 = the released code; finite and >= 0.
+    pub semantic_weight: f32,
     /// Users decoded together (memory bound).
     pub batch_users: usize,
 }
 
 impl Default for RecommendOptions {
     fn default() -> Self {
-        RecommendOptions { k: 10, beam: 20, merge: MergeMode::Rescore, per_stream: 0, batch_users: 64 }
+        RecommendOptions { k: 10, beam: 20, merge: MergeMode::Rescore, per_stream: 0, semantic_weight: 1.0, batch_users: 64 }
     }
 }
 
@@ -299,6 +304,12 @@ impl EagerModel {
         if opts.k == 0 {
             return Err(EagerError::invalid("recommend: k must be >= 1"));
         }
+        if !(opts.semantic_weight.is_finite() && opts.semantic_weight >= 0.0) {
+            return Err(EagerError::invalid(format!(
+                "recommend: semanticWeight must be a finite number >= 0, got {}",
+                opts.semantic_weight
+            )));
+        }
         rayon::scope(|_| {
             let mut out = Vec::with_capacity(histories.len());
             for chunk in histories.chunks(opts.batch_users.max(1)) {
@@ -359,9 +370,13 @@ impl EagerModel {
                     .collect();
                 let mut total: Vec<Vec<f32>> = cands.iter().map(|v| vec![0f32; v.len()]).collect();
                 for (s, kv) in streams.iter().zip(&kvs) {
+                    let w = match s.kind {
+                        StreamKind::Behaviour => 1.0,
+                        StreamKind::Semantic => opts.semantic_weight,
+                    };
                     for (t, ll) in total.iter_mut().zip(self.score_candidates_with(s, &enc, kv, &cands)?) {
                         for (a, b) in t.iter_mut().zip(ll) {
-                            *a += b;
+                            *a += w * b;
                         }
                     }
                 }

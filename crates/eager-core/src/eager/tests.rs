@@ -341,10 +341,24 @@ fn recommend_merges_streams_like_exhaustive_scoring() -> Result<()> {
         beam: f.num_items,
         merge: MergeMode::Rescore,
         per_stream: f.num_items,
+        semantic_weight: 1.0,
         batch_users: 8,
     };
     let r = model.recommend(&[h], &opts)?;
     assert_eq!(r[0].items, rank(&|i| eb[i] + es[i]));
+    // A weighted semantic term ranks by the weighted sum; weight 0 = the behaviour stream alone.
+    for w in [0.0f32, 0.3, 2.5] {
+        let r = model.recommend(&[h], &RecommendOptions { semantic_weight: w, ..opts })?;
+        assert_eq!(r[0].items, rank(&|i| eb[i] + w * es[i]), "semantic weight {w}");
+        let score = |item: u32| eb[item as usize - 1] + w * es[item as usize - 1];
+        for (item, s) in r[0].items.iter().zip(&r[0].scores) {
+            assert!((s - score(*item)).abs() < 1e-4, "w {w}: item {item} score {s} vs {}", score(*item));
+        }
+    }
+    assert_ne!(rank(&|i| eb[i]), rank(&|i| eb[i] + es[i]), "the fixture must tell the weights apart");
+    for bad in [-0.5f32, f32::NAN, f32::INFINITY] {
+        assert!(model.recommend(&[h], &RecommendOptions { semantic_weight: bad, ..opts }).is_err(), "weight {bad}");
+    }
     // Confidence with full beams = ranking by the best per-token log-probability.
     let opts = RecommendOptions { merge: MergeMode::Confidence, ..opts };
     let r = model.recommend(&[h], &opts)?;
@@ -354,7 +368,7 @@ fn recommend_merges_streams_like_exhaustive_scoring() -> Result<()> {
         for k in [1, 3, 5] {
             let r = model.recommend(
                 &[h, &[1], &[9, 9, 9]],
-                &RecommendOptions { k, beam: 2, merge, per_stream: 0, batch_users: 2 },
+                &RecommendOptions { k, beam: 2, merge, per_stream: 0, semantic_weight: 1.0, batch_users: 2 },
             )?;
             for rec in &r {
                 let mut d = rec.items.clone();
