@@ -147,6 +147,9 @@ describe('eager eval / eager recommend', () => {
     expect(await runEval([runDir, '--split', 'valid', '--semantic-weight', '0.5'], deps())).toBe(0);
     expect(out.join('\n')).toMatch(/merge rescore \(semantic weight 0\.5\)/);
     await expect(runEval([runDir, '--split', 'valid', '--semantic-weight', '-1'], deps())).rejects.toThrow(/semantic-weight/);
+    // the overrides carry the decode schema's own bounds, and the error names the flag
+    await expect(runEval([runDir, '--split', 'valid', '--semantic-weight=-1'], deps())).rejects.toThrow(/--semantic-weight: Too small/);
+    await expect(runEval([runDir, '--split', 'valid', '--beam-width', '3000'], deps())).rejects.toThrow(/--beam-width: Too big/);
   });
 
   it('recommend prints k items, JSON on request, and fails on unknown items', async () => {

@@ -16,9 +16,10 @@ import { measureLatency, type LatencyStats } from '../run/latency.js';
 export const EvalFlagsSchema = z.object({
   split: z.enum(['valid', 'test']).default('test').describe('valid|test (default test)'),
   checkpoint: z.enum(['best', 'last']).default('best').describe('best|last checkpoint (default best)'),
-  beamWidth: z.number().int().min(1).optional().describe('override the run\'s beam width'),
-  merge: z.enum(['confidence', 'rescore']).optional().describe('override the run\'s stream merge: confidence|rescore'),
-  semanticWeight: z.number().min(0).max(100).optional().describe('override the run\'s rescore weight of the semantic stream (behaviour: 1)'),
+  // decoding overrides: the decode schema's own fields (its bounds and choices), without its defaults
+  beamWidth: DecodeConfigSchema.shape.beamWidth.unwrap().optional().describe('override the run\'s beam width'),
+  merge: DecodeConfigSchema.shape.merge.unwrap().optional().describe('override the run\'s stream merge: confidence|rescore'),
+  semanticWeight: DecodeConfigSchema.shape.semanticWeight.unwrap().optional().describe('override the run\'s rescore weight of the semantic stream (behaviour: 1)'),
   batchSize: z.number().int().min(1).optional().describe('users per decoding call (default: the run\'s)'),
   dataset: z.string().min(1).optional().describe('dataset directory, if it moved since training'),
   index: z.string().min(1).optional().describe('index directory, if it moved since training'),
@@ -49,9 +50,9 @@ export async function runEval(argv: string[], deps: RunDeps = {}): Promise<numbe
   try {
     const { dataset, split } = await loadRunData(run, flags.dataset);
     const evalCfg = run.config.train.eval;
+    const overrides = { beamWidth: flags.beamWidth, merge: flags.merge, semanticWeight: flags.semanticWeight };
     const decode = DecodeConfigSchema.parse({
-      ...evalCfg.decode, ...(flags.beamWidth ? { beamWidth: flags.beamWidth } : {}), ...(flags.merge ? { merge: flags.merge } : {}),
-      ...(flags.semanticWeight !== undefined ? { semanticWeight: flags.semanticWeight } : {}),
+      ...evalCfg.decode, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
     });
     const samples = flags.split === 'valid' ? split.valid : split.test;
     const tLoad = (performance.now() - t0) / 1000;

@@ -230,5 +230,5 @@ export const eagerNativeBackend: ModelBackend = {
 
 /** The native binding's decoding options for `decode`. */
 function nativeDecode(decode: DecodeSettings): { beam: number; merge: string; semanticWeight?: number } {
-  return { beam: decode.beamWidth, merge: decode.merge, ...(decode.semanticWeight === undefined ? {} : { semanticWeight: decode.semanticWeight }) };
+  return { beam: decode.beamWidth, merge: decode.merge, semanticWeight: decode.semanticWeight };
 }
