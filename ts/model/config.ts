@@ -88,6 +88,7 @@ export const EagerConfigSchema = z
     maxHistory: z.number().int().min(1).max(4096).default(20).describe('longest history the encoder reads'),
     layerNormEps: z.number().positive().default(1e-12).describe('LayerNorm ε'),
     initStd: z.number().positive().default(0.02).describe('std of the normal weight init'),
+    labelSmoothing: prob('label smoothing ε of the code-generation cross-entropy (0 = the paper\'s loss)').default(0),
     streams: StreamsSchema.prefault({}),
     gct: GctSchema.prefault({}),
     stt: SttSchema.prefault({}),

@@ -202,6 +202,9 @@ pub struct EagerConfig {
     pub layer_norm_eps: f64,
     /// Standard deviation of the normal weight initialisation.
     pub init_std: f32,
+    /// Label smoothing ε of the code-generation cross-entropy (0 = off, the paper's loss):
+    /// `(1 - ε) · CE(target) + ε · CE(uniform)`.
+    pub label_smoothing: f32,
     pub streams: StreamsConfig,
     pub gct: GctConfig,
     pub stt: SttConfig,
@@ -224,6 +227,7 @@ impl Default for EagerConfig {
             max_history: 20,
             layer_norm_eps: 1e-12,
             init_std: 0.02,
+            label_smoothing: 0.0,
             streams: StreamsConfig::default(),
             gct: GctConfig::default(),
             stt: SttConfig::default(),
@@ -332,6 +336,7 @@ impl EagerConfig {
         }
         check_prob("dropout", self.dropout, false)?;
         check_prob("attentionDropout", self.attention_dropout, false)?;
+        check_prob("labelSmoothing", self.label_smoothing, false)?;
         if self.max_history == 0 || self.max_history > 4096 {
             return bad("maxHistory", format!("must be in 1..=4096, got {}", self.max_history));
         }
@@ -418,6 +423,8 @@ mod tests {
         let msg = |j: &str| EagerConfig::from_json(j).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(msg(r#"{"hidden": 64, "heads": 5}"#).contains("config.heads"));
         assert!(msg(r#"{"dropout": 1.5}"#).contains("config.dropout"));
+        assert!(msg(r#"{"labelSmoothing": 1.0}"#).contains("config.labelSmoothing"));
+        assert_eq!(EagerConfig::from_json(r#"{"labelSmoothing": 0.1}"#)?.label_smoothing, 0.1);
         assert!(msg(r#"{"stt": {"maskRatio": -1}}"#).contains("config.stt.maskRatio"));
         assert!(msg(r#"{"streams": {"behaviour": false}}"#).contains("config.stt.enabled"));
         assert!(msg(r#"{"streams": {"behaviour": false, "semantic": false}}"#).contains("config.streams"));

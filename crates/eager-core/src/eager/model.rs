@@ -247,7 +247,7 @@ impl EagerModel {
             };
             let kvs = stream.decoder.memory_kvs(&enc.memory())?;
             let out = stream.decoder.forward_train(&codes, b, &enc, &kvs, summary, &mut noise)?;
-            let gen = crate::nn::loss::cross_entropy(&out.logits, &out.targets)?;
+            let gen = crate::nn::loss::cross_entropy_smoothed(&out.logits, &out.targets, self.cfg.label_smoothing)?;
             let gen_v = value(&gen)?;
             add(&mut total, gen)?;
             if let (Some((head, table)), Some(h)) = (&stream.gct, &out.summary) {

@@ -29,6 +29,25 @@ pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     Ok(per_row.sum_all()?.affine(1.0 / n.max(1) as f64, 0.0)?)
 }
 
+/// Mean label-smoothed softmax cross-entropy: `(1 - ε) · CE(logits, targets) + ε · CE(logits,
+/// uniform)`, where `CE(logits, uniform) = logsumexp(x) - mean(x)` per row (the target
+/// distribution puts `1 - ε + ε/C` on the target and `ε/C` on every other class, as in
+/// PyTorch's `cross_entropy(label_smoothing = ε)`). `ε = 0` is exactly [`cross_entropy`].
+pub fn cross_entropy_smoothed(logits: &Tensor, targets: &Tensor, epsilon: f32) -> Result<Tensor> {
+    if !(epsilon.is_finite() && (0.0..1.0).contains(&epsilon)) {
+        return Err(EagerError::invalid(format!("cross_entropy_smoothed: ε must be in [0, 1), got {epsilon}")));
+    }
+    let ce = cross_entropy(logits, targets)?;
+    if epsilon == 0.0 {
+        return Ok(ce);
+    }
+    // logsumexp with a detached shift: d/dm [m + log Σ exp(x - m)] = 0, so the gradient is exact.
+    let max = logits.max_keepdim(D::Minus1)?.detach(); // [N, 1]
+    let lse = (logits.broadcast_sub(&max)?.exp()?.sum_keepdim(D::Minus1)?.log()? + &max)?; // [N, 1]
+    let uniform = (lse.squeeze(D::Minus1)? - logits.mean(D::Minus1)?)?.mean_all()?; // scalar
+    Ok(((ce * (1.0 - epsilon as f64))? + (uniform * epsilon as f64)?)?)
+}
+
 /// Per-row loss `[N]` from differentiable elementary ops (`log_softmax` + gather); any device.
 pub fn cross_entropy_rows_composed(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?; // [N, C]
@@ -265,6 +284,33 @@ mod tests {
             assert!((p - q).abs() < 1e-6, "{ga:?} vs {gb:?}");
         }
         assert!(cross_entropy(x.as_tensor(), &Tensor::new(&[5u32, 0, 0], &dev)?).is_err());
+        Ok(())
+    }
+
+    /// Value and gradient against numpy (the formula of PyTorch's
+    /// `F.cross_entropy(x, t, label_smoothing=0.1)`: `((1-ε)·nll + ε·mean_j(-log p_j)).mean()`,
+    /// gradient `(softmax - q) / N` with `q = (1-ε)·onehot + ε/C`); ε = 0 equals plain CE.
+    #[test]
+    fn smoothed_matches_reference_numbers() -> Result<()> {
+        let dev = Device::Cpu;
+        let vals = [2.0f32, -1.0, 0.5, 0.0, 0.3, 0.2, -0.7, 1.5, -2.0, 0.0, 1.0, 3.0];
+        let x = Var::from_tensor(&Tensor::from_slice(&vals, (3, 4), &dev)?)?;
+        let t = Tensor::new(&[0u32, 3, 1], &dev)?;
+        let loss = cross_entropy_smoothed(x.as_tensor(), &t, 0.1)?;
+        let v = loss.to_scalar::<f32>()?;
+        assert!((v - 1.423_117_f32).abs() < 1e-5, "{v}");
+        let g: Vec<f32> = loss.backward()?.get(x.as_tensor()).ok_or(EagerError::invalid("g"))?.flatten_all()?.to_vec1()?;
+        let want = [
+            -0.071_633_36, 0.003_451_264, 0.044_481_57, 0.023_700_525, 0.051_266_745, 0.045_595_05, 0.013_592_31,
+            -0.110_454_1, -0.006_448_899, -0.294_409_14, 0.029_516_54, 0.271_341_5,
+        ];
+        for (a, b) in g.iter().zip(want) {
+            assert!((a - b).abs() < 1e-6, "{g:?}");
+        }
+        let plain = cross_entropy(x.as_tensor(), &t)?.to_scalar::<f32>()?;
+        assert_eq!(cross_entropy_smoothed(x.as_tensor(), &t, 0.0)?.to_scalar::<f32>()?, plain);
+        assert!(cross_entropy_smoothed(x.as_tensor(), &t, 1.0).is_err());
+        assert!(cross_entropy_smoothed(x.as_tensor(), &t, f32::NAN).is_err());
         Ok(())
     }
 }
