@@ -14,6 +14,7 @@ describe('EagerConfigSchema', () => {
     expect(c.optimizer.beta2).toBe(0.999);
     expect(c.device).toBe('cpu');
     expect(c.pretrainedInputs).toEqual({ behaviour: false, semantic: false });
+    expect(c.labelSmoothing).toBe(0);
   });
 
   it('applies presets under the given fields', () => {
@@ -38,6 +39,8 @@ describe('EagerConfigSchema', () => {
     expect(paths({ streams: { semantic: false } })).toContain('stt.enabled');
     expect(paths({ streams: { semantic: false, behaviour: false }, stt: { enabled: false } })).toContain('streams');
     expect(paths({ dropout: 1 })).toContain('dropout');
+    expect(paths({ labelSmoothing: 1 })).toContain('labelSmoothing');
+    expect(paths({ labelSmoothing: -0.1 })).toContain('labelSmoothing');
     expect(paths({ gct: { form: 'l2' } })).toContain('gct.form');
     expect(paths({ hiden: 3 }).length).toBeGreaterThan(0);
     expect(paths({ device: 'tpu' })).toContain('device');

@@ -3,10 +3,10 @@ use candle_core::Tensor;
 
 use super::batch::TrainBatch;
 use super::config::{EagerConfig, GctForm};
-use super::model::{EagerModel, StreamInput};
+use super::model::{EagerModel, LossParts, StreamInput};
 use super::trainer::Trainer;
 use crate::codes::CodeTable;
-use crate::error::Result;
+use crate::error::{EagerError, Result};
 use crate::rng::SeededRng;
 
 /// 12 items, K = 4, L = 2; semantic codes a permutation of the behaviour ones.
@@ -441,5 +441,30 @@ fn incremental_decoding_equals_full_prefix_decoding() -> Result<()> {
         let got = model.score_candidates(stream, &enc, &[vec![3, 7], vec![]])?;
         assert_eq!((got[0].len(), got[1].len()), (2, 0));
     }
+    Ok(())
+}
+
+/// `labelSmoothing` reaches the two generation losses and nothing else (the loss itself is
+/// checked against reference numbers in `nn::loss`).
+#[test]
+fn label_smoothing_changes_only_the_generation_losses() -> Result<()> {
+    let f = fixture()?;
+    let batch = cyclic_batch(f.num_items, 10, 5)?;
+    let parts = |eps: f32| -> Result<LossParts> {
+        let mut cfg = tiny_config();
+        cfg.label_smoothing = eps;
+        let model = build(cfg, &f, 5)?;
+        Ok(model.losses(&batch, &mut SeededRng::new(9), false)?.1)
+    };
+    let (plain, smooth) = (parts(0.0)?, parts(0.2)?);
+    assert_eq!(plain.total, build(tiny_config(), &f, 5)?.losses(&batch, &mut SeededRng::new(9), false)?.1.total);
+    for (a, b) in [(plain.gen_behaviour, smooth.gen_behaviour), (plain.gen_semantic, smooth.gen_semantic)] {
+        let (a, b) = (a.ok_or(EagerError::invalid("gen"))?, b.ok_or(EagerError::invalid("gen"))?);
+        assert!(a.is_finite() && b.is_finite() && (a - b).abs() > 1e-4, "{a} vs {b}");
+    }
+    assert_eq!(plain.con_behaviour, smooth.con_behaviour);
+    assert_eq!(plain.con_semantic, smooth.con_semantic);
+    assert_eq!(plain.recon, smooth.recon);
+    assert_eq!(plain.recog, smooth.recog);
     Ok(())
 }
