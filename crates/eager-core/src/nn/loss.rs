@@ -30,7 +30,7 @@ pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
 }
 
 /// Mean label-smoothed softmax cross-entropy: `(1 - ε) · CE(logits, targets) + ε · CE(logits,
-/// uniform)`, where `CE(logits, uniform) = logsumexp(x) - mean(x)` per row (the target
+/// uniform)`, where `CE(logits, uniform)` is the mean of `-log p` over the classes (the target
 /// distribution puts `1 - ε + ε/C` on the target and `ε/C` on every other class, as in
 /// PyTorch's `cross_entropy(label_smoothing = ε)`). `ε = 0` is exactly [`cross_entropy`].
 pub fn cross_entropy_smoothed(logits: &Tensor, targets: &Tensor, epsilon: f32) -> Result<Tensor> {
@@ -41,10 +41,9 @@ pub fn cross_entropy_smoothed(logits: &Tensor, targets: &Tensor, epsilon: f32) -
     if epsilon == 0.0 {
         return Ok(ce);
     }
-    // logsumexp with a detached shift: d/dm [m + log Σ exp(x - m)] = 0, so the gradient is exact.
-    let max = logits.max_keepdim(D::Minus1)?.detach(); // [N, 1]
-    let lse = (logits.broadcast_sub(&max)?.exp()?.sum_keepdim(D::Minus1)?.log()? + &max)?; // [N, 1]
-    let uniform = (lse.squeeze(D::Minus1)? - logits.mean(D::Minus1)?)?.mean_all()?; // scalar
+    // CE against the uniform distribution: mean over rows and classes of -log p (the composed,
+    // differentiable log-softmax that `cross_entropy_rows_composed` uses too).
+    let uniform = candle_nn::ops::log_softmax(logits, D::Minus1)?.mean_all()?.neg()?; // scalar
     Ok(((ce * (1.0 - epsilon as f64))? + (uniform * epsilon as f64)?)?)
 }
 
