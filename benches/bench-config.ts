@@ -22,7 +22,7 @@ import { SasRecConfigSchema } from '../ts/sasrec/config.js';
  * - `short`: a short-budget run, tabulated against the short config without a `reference`;
  * - `baseline`: not an EAGER run (the SASRec baseline's config).
  */
-export const CONFIG_ROLES = ['main', 'extension', 'ablation', 'short', 'baseline'] as const;
+export const CONFIG_ROLES = ['main', 'extension', 'ablation', 'short', 'baseline', 'experiment'] as const;
 export type ConfigRole = (typeof CONFIG_ROLES)[number];
 
 const NAME = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
@@ -32,7 +32,7 @@ export const BenchConfigFileSchema = z.object({
     .describe('configuration name (default: the file name without .json); names the result file'),
   description: z.string().optional().describe('one line for the results page'),
   extends: z.string().min(1).optional().describe('base config file, relative to this file'),
-  role: z.enum(CONFIG_ROLES).describe('what the results page does with the result (main, extension, ablation, short, baseline); stated in every file, never inherited'),
+  role: z.enum(CONFIG_ROLES).describe('what the results page does with the result (main, extension, ablation, short, baseline; experiment: a side experiment whose results go to benches/results/experiments/ and never onto the page); stated in every file, never inherited'),
   label: z.string().min(1).optional().describe('the row label on the results page (required for extension, ablation and short); not inherited'),
   reference: NAME.optional().describe('the config an ablation or short run is compared with (a short run without one is the short reference); not inherited'),
   shortOf: NAME.optional().describe('for a short run: the full-length config it is a shorter version of; not inherited'),
@@ -40,7 +40,7 @@ export const BenchConfigFileSchema = z.object({
   train: z.record(z.string(), z.unknown()).optional().describe('`eager train --config` (TrainConfig, with the model section)'),
   sasrec: z.record(z.string(), z.unknown()).optional().describe('`eager baseline sasrec --config` (SasRecConfig)'),
 }).strict().superRefine((c, ctx) => {
-  if (c.role !== 'main' && c.role !== 'baseline' && !c.label) ctx.addIssue({ code: 'custom', path: ['label'], message: `a config with role "${c.role}" needs a label for its row` });
+  if (c.role !== 'main' && c.role !== 'baseline' && c.role !== 'experiment' && !c.label) ctx.addIssue({ code: 'custom', path: ['label'], message: `a config with role "${c.role}" needs a label for its row` });
   if (c.role === 'ablation' && !c.reference) ctx.addIssue({ code: 'custom', path: ['reference'], message: 'an ablation names the config it is compared with' });
   if (c.reference && c.role !== 'ablation' && c.role !== 'short') ctx.addIssue({ code: 'custom', path: ['reference'], message: `only ablation and short configs have a reference, not role "${c.role}"` });
   if (c.shortOf && c.role !== 'short') ctx.addIssue({ code: 'custom', path: ['shortOf'], message: `only short configs have shortOf, not role "${c.role}"` });

@@ -101,6 +101,10 @@ function configLookup(results: LoadedResult[], configs: ConfigCatalogue): Config
       throw new Error(`${file}: configName: no bench config named "${result.configName}", so the page cannot tell what the run is `
         + `(add benches/configs/${result.configName}.json with its role)`);
     }
+    if (result.kind === 'eager' && configs.get(result.configName)?.role === 'experiment') {
+      throw new Error(`${file}: configName: "${result.configName}" has role "experiment": its results belong in `
+        + 'benches/results/experiments/<name>/, which the page does not read (a side experiment is never a row candidate)');
+    }
   }
   return (r) => {
     const c = configs.get(r.configName);

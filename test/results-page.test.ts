@@ -291,6 +291,11 @@ describe('results page: compact main config and short-budget ablations', () => {
     expect(beauty).toContain('| EAGER, this project (eager-cpu-wide) | full |');
     // the repository's catalogue does not know the new names: the error names the result file
     await expect(buildResultsPage(runs, { configs })).rejects.toThrow(/no-gct\.json: configName: no bench config named "eager-cpu-deep"/);
+    // a side experiment (role experiment, e.g. another seed) is refused, never made a row candidate
+    writeFileSync(join(dir, 'eager-cpu-wide-seed9.json'), JSON.stringify({ extends: 'eager-cpu-wide.json', role: 'experiment', description: 'another seed', train: { seed: 9 } }));
+    const withExperiment = [...runs, eagerVariant(template, 'eager-cpu-wide-seed9', 0.05, 0.05, 0.07)];
+    await expect(buildResultsPage(withExperiment, { configs: readConfigCatalogue(dir) }))
+      .rejects.toThrow(/configName: "eager-cpu-wide-seed9" has role "experiment": its results belong in benches\/results\/experiments\//);
   });
 
   it('times one-command runs end to end in their own table, and refuses one that reused its index', async () => {
