@@ -20,10 +20,14 @@ import { SasRecConfigSchema } from '../ts/sasrec/config.js';
  * - `extension`: this project's additions to the method, shown in their own row, never the main one;
  * - `ablation`: one part of the model removed, tabulated against its `reference` at full length;
  * - `short`: a short-budget run, tabulated against the short config without a `reference`;
- * - `baseline`: not an EAGER run (the SASRec baseline's config).
+ * - `baseline`: not an EAGER run (the SASRec baseline's config);
+ * - `experiment`: a side experiment (another seed, say) whose results go to
+ *   `benches/results/experiments/<name>/`; the page refuses such a result in `benches/results/`.
  */
 export const CONFIG_ROLES = ['main', 'extension', 'ablation', 'short', 'baseline', 'experiment'] as const;
 export type ConfigRole = (typeof CONFIG_ROLES)[number];
+/** Roles whose result gets a labelled row of its own (so the config must carry a `label`). */
+const LABELLED_ROLES: readonly ConfigRole[] = ['extension', 'ablation', 'short'];
 
 const NAME = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
 
@@ -40,7 +44,7 @@ export const BenchConfigFileSchema = z.object({
   train: z.record(z.string(), z.unknown()).optional().describe('`eager train --config` (TrainConfig, with the model section)'),
   sasrec: z.record(z.string(), z.unknown()).optional().describe('`eager baseline sasrec --config` (SasRecConfig)'),
 }).strict().superRefine((c, ctx) => {
-  if (c.role !== 'main' && c.role !== 'baseline' && c.role !== 'experiment' && !c.label) ctx.addIssue({ code: 'custom', path: ['label'], message: `a config with role "${c.role}" needs a label for its row` });
+  if (LABELLED_ROLES.includes(c.role) && !c.label) ctx.addIssue({ code: 'custom', path: ['label'], message: `a config with role "${c.role}" needs a label for its row` });
   if (c.role === 'ablation' && !c.reference) ctx.addIssue({ code: 'custom', path: ['reference'], message: 'an ablation names the config it is compared with' });
   if (c.reference && c.role !== 'ablation' && c.role !== 'short') ctx.addIssue({ code: 'custom', path: ['reference'], message: `only ablation and short configs have a reference, not role "${c.role}"` });
   if (c.shortOf && c.role !== 'short') ctx.addIssue({ code: 'custom', path: ['shortOf'], message: `only short configs have shortOf, not role "${c.role}"` });
