@@ -14,11 +14,16 @@
  * `--model sasrec` runs the SASRec baseline (`eager baseline sasrec`) instead and writes
  * `benches/results/<dataset>-sasrec.json`. `--from-run <run>` only collects a finished run
  * (e.g. after `eager train --resume`). `--dry-run` prints the plan.
+ *
+ * `--refit-of <result.json>` is the second stage of the protocol: the selected run's config,
+ * index and chosen step (all fixed on validation) are trained again from scratch with each user's
+ * validation target as one more training target (`split.trainOn: "train+valid"`, what the paper's
+ * released code trains on), and that model's test is evaluated once.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
@@ -34,6 +39,8 @@ export const ReproFlagsSchema = z.object({
   out: z.string().min(1).optional().describe('work directory for the index and runs (default .cache/bench/<dataset>)'),
   model: z.enum(['eager', 'sasrec', 'simple']).default('eager').describe('eager (default), the sasrec baseline, or simple (most-popular and item-transition reference recommenders)'),
   fromRun: z.string().min(1).optional().describe('collect a finished run directory instead of training'),
+  refitOf: z.string().min(1).optional()
+    .describe('a finished EAGER bench result: train its config again on the training and validation targets up to its chosen step (same index), test once, write <results>/refit/<dataset>-<config>.json'),
   results: z.string().min(1).default('benches/results').describe('directory of the result JSON files'),
   freshIndex: z.boolean().default(false).describe('rebuild the index even if one with the same config exists'),
   dryRun: z.boolean().default(false).describe('print the commands and resolved configs, run nothing'),
@@ -184,6 +191,44 @@ async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Pr
   return 0;
 }
 
+/** The refit of a selected run: same config, index and step, trained on train + valid; test once. */
+async function reproRefit(root: string, flags: ReproFlags): Promise<number> {
+  const loadAtStart = loadAverage();
+  const ofPath = resolve(root, flags.refitOf!);
+  const of = parseBenchResult(readJson<unknown>(ofPath), ofPath);
+  if (of.kind !== 'eager') throw new UsageError(`--refit-of: ${ofPath} is a ${of.kind} result, not an EAGER run`);
+  if (of.refit) throw new UsageError(`--refit-of: ${ofPath} is itself a refit`);
+  const stage1 = readJson<{ dataset: { path: string }; indexDir: string; train: Record<string, unknown> }>(join(of.run, 'config.json'));
+  const train = stage1.train as { split?: Record<string, unknown>; eval?: Record<string, unknown> };
+  const refitTrain = {
+    ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
+    eval: { ...train.eval, finalCandidates: 1 },
+  };
+  const runDir = join(dirname(of.run), `${of.configName}-refit-${stamp()}`);
+  const cfgPath = `${runDir}.train.json`;
+  const args = ['train', stage1.dataset.path, '--index', stage1.indexDir, '--out', runDir, '--config', cfgPath];
+  if (flags.dryRun) {
+    console.log(JSON.stringify({ of: ofPath, train: refitTrain, command: args }, null, 2));
+    return 0;
+  }
+  preflight(root, defaultBenchConfig(), 'cli');
+  writeJsonAtomic(cfgPath, refitTrain);
+  const r = await runCli(root, args);
+  if (r.code !== 0) throw new Error(`eager train (refit) failed (exit ${r.code})`);
+  const result = collectEagerRun({
+    root, runDir, indexDir: stage1.indexDir, datasetName: of.dataset, configName: of.configName, description: of.description,
+    indexConfig: of.config.index, indexReused: true, indexCommandSeconds: 0, trainCommandSeconds: r.seconds, loadAtStart,
+  });
+  result.refit = {
+    of: relative(root, ofPath), step: of.selection.bestStep, ...(of.validAll ? { selectedValid: of.validAll } : {}), selectedTest: of.test,
+  };
+  const out = join(resolve(root, flags.results), 'refit', `${of.dataset}-${of.configName}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeJsonAtomic(out, parseBenchResult(result, out));
+  printSummary(out, result.test, 'test (once, refit)');
+  return 0;
+}
+
 /** The SASRec baseline through `eager baseline sasrec`. */
 async function reproSasrec(root: string, flags: ReproFlags, cfg: BenchConfig): Promise<number> {
   if (!flags.dataset) throw new UsageError(`--dataset: required\n\n${USAGE}`);
@@ -244,6 +289,7 @@ export async function main(argv: string[]): Promise<number> {
     : existsSync(fallback) ? readBenchConfig(fallback) : defaultBenchConfig();
   // The child gets Ctrl-C itself (same process group) and saves a checkpoint; wait for it.
   process.on('SIGINT', () => process.stderr.write('(waiting for the running command to stop)\n'));
+  if (flags.refitOf) return reproRefit(root, flags);
   if (flags.model === 'simple') return reproSimple(root, flags);
   return flags.model === 'sasrec' ? reproSasrec(root, flags, cfg) : reproEager(root, flags, cfg);
 }

@@ -82,6 +82,17 @@ export const EagerResultSchema = z.object({
     seconds: z.number(),
   }).optional(),
   test: SplitMetricsSchema,
+  /**
+   * A refit: the selected run (`of`, a result file) trained again from scratch with the same
+   * config and index on the training and validation targets, up to the selected step; nothing is
+   * selected on it (its `valid` is empty) and its test is evaluated once.
+   */
+  refit: z.object({
+    of: z.string().min(1).describe('the selected run\'s bench result, relative to the package root'),
+    step: z.number().int().min(1).describe('the update the selected run chose on validation, where the refit stops'),
+    selectedValid: SplitMetricsSchema.optional().describe('the selected run\'s validation on every user, for reference'),
+    selectedTest: SplitMetricsSchema.describe('the selected run\'s own test metrics'),
+  }).optional(),
   /** Seconds per stage: index (and its parts), train, validAll, test, total. */
   wallSeconds: z.record(z.string(), z.number()),
   /** The index was reused from an earlier build with the same index config (its build time is in wallSeconds.index). */

@@ -48,6 +48,9 @@ export async function runEval(argv: string[], deps: RunDeps = {}): Promise<numbe
   const opened = await openRunModel(positionals[0]!, { ...deps, checkpoint: flags.checkpoint, indexDir: flags.index });
   const { run, model, checkpoint } = opened;
   try {
+    if (flags.split === 'valid' && run.config.train.split?.trainOn === 'train+valid') {
+      throw new UsageError(`--split valid: ${run.paths.dir} is a refit (split.trainOn "train+valid"): its model trained on the validation targets`);
+    }
     const { dataset, split } = await loadRunData(run, flags.dataset);
     const evalCfg = run.config.train.eval;
     const overrides = { beamWidth: flags.beamWidth, merge: flags.merge, semanticWeight: flags.semanticWeight };

@@ -41,6 +41,8 @@ export type ItemTextTemplate = z.infer<typeof ItemTextTemplateSchema>;
 /** Leave-one-out split settings. */
 export const SplitConfigSchema = z.object({
   maxHistory: z.number().int().min(1).max(4096).default(20).describe('history length T (most recent items kept)'),
+  trainOn: z.enum(['train', 'train+valid']).default('train')
+    .describe("training samples: the training part only ('train'), or also each user's validation target ('train+valid': a refit after model selection; nothing can be validated then)"),
 });
 export type SplitConfig = z.infer<typeof SplitConfigSchema>;
 

@@ -4,6 +4,9 @@
  * - validation: history s[0..n-2) (truncated), target s[n-2];
  * - training: the training part s[0..n-2); one sample per prefix with at least one history item:
  *   history s[0..p) truncated, target s[p] for p = 1..n-3. Never a validation or test target.
+ *   With `trainOn: 'train+valid'` (a refit after model selection) p runs to n-2: the validation
+ *   target trains too, so the validation split can no longer select anything; the test target
+ *   never trains.
  *
  * Every sample is "prefix p of a user's sequence, target s[p]", stored compactly for native code:
  * `histories` is a flat `Uint32Array` [size, T], each row left-padded with 0 (most recent item
@@ -123,19 +126,21 @@ function buildSet(part: SplitPart, T: number, sequences: readonly Uint32Array[],
  * this throws, naming the user.
  */
 export function leaveOneOutSplit(ds: Dataset, config: Partial<SplitConfig> = {}): LeaveOneOutSplit {
-  const { maxHistory: T } = parseConfig(SplitConfigSchema, config, 'split config');
+  const { maxHistory: T, trainOn } = parseConfig(SplitConfigSchema, config, 'split config');
+  // the last training target's position from the end: n-3 (train), n-2 (train+valid)
+  const lastTrain = trainOn === 'train+valid' ? 2 : 3;
   let trainCount = 0;
   ds.sequences.forEach((s, u) => {
     if (s.length < MIN_SEQUENCE_LENGTH) {
       throw new Error(`user "${ds.users[u]}" has ${s.length} item(s); leave-one-out needs at least ${MIN_SEQUENCE_LENGTH}`);
     }
-    trainCount += s.length - 3;
+    trainCount += s.length - lastTrain;
   });
   const n = ds.sequences.length;
   return {
     numItems: ds.numItems,
     maxHistory: T,
-    train: buildSet('train', T, ds.sequences, trainCount, (len) => [1, len - 3]),
+    train: buildSet('train', T, ds.sequences, trainCount, (len) => [1, len - lastTrain]),
     valid: buildSet('valid', T, ds.sequences, n, (len) => [len - 2, len - 2]),
     test: buildSet('test', T, ds.sequences, n, (len) => [len - 1, len - 1]),
   };

@@ -45,6 +45,8 @@ export const TrainConfigSchema = z.object({
   schedule: LrScheduleSchema.strict().prefault({}).describe('learning-rate schedule'),
   batchSize: z.number().int().min(1).max(65_536).default(256).describe('training samples per update'),
   maxSteps: z.number().int().min(1).default(20_000).describe('number of updates'),
+  stopAt: z.number().int().min(1).optional()
+    .describe('end after this many updates (<= maxSteps) while the learning-rate schedule still spans maxSteps: a refit replays a selected run up to its chosen step'),
   evalEvery: z.number().int().min(1).default(1000).describe('validate every N updates (and at the last one)'),
   patience: z.number().int().min(0).default(5).describe('stop after N validations without improvement (0: never)'),
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(42).describe('seed of weights, dropout, negatives and batch order'),

@@ -137,11 +137,16 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     log(`resuming at step ${resumeFrom.loopState.step} (best ${cfg.eval.metric} ${resumeFrom.loopState.bestMetric.toFixed(4)} at step ${resumeFrom.loopState.bestStep})`);
   }
 
-  // ---- training with validation
+  // ---- training with validation (none in a refit: its training data holds the validation targets)
+  const refit = cfg.split.trainOn === 'train+valid';
+  if (cfg.stopAt !== undefined && cfg.stopAt > cfg.maxSteps) {
+    throw new RunConfigError(`stopAt: ${cfg.stopAt} is beyond maxSteps (${cfg.maxSteps})`);
+  }
+  if (refit) log(`refit: training on the training and validation targets for ${cfg.stopAt ?? cfg.maxSteps} updates, no validation`);
   const validSamples = sampleSubset(split.valid, cfg.eval.validUsers, cfg.seed, dataset.sequences);
   const evalOpts = { decode: cfg.eval.decode, batchSize: cfg.eval.batchSize, extraForExclusion: cfg.eval.extraForExclusion };
   // A final selection only makes sense when training validates on a sample of the users.
-  const finalK = validSamples.size < split.valid.size ? cfg.eval.finalCandidates : 1;
+  const finalK = !refit && validSamples.size < split.valid.size ? cfg.eval.finalCandidates : 1;
   const tTrain = performance.now();
   const trainSecondsNow = () => (resumeFrom?.trainSeconds ?? 0) + (performance.now() - tTrain) / 1000;
   const loop = await runTrainingLoop(model, {
@@ -150,11 +155,14 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     batchSize: cfg.batchSize,
     seed: cfg.seed,
     maxSteps: cfg.maxSteps,
+    ...(cfg.stopAt !== undefined ? { stopAt: cfg.stopAt } : {}),
     schedule: cfg.schedule,
     evalEvery: cfg.evalEvery,
     patience: cfg.patience,
     metricKey: cfg.eval.metric,
-    validate: async () => (await evaluateModel(model, validSamples, dataset.numItems, { ...evalOpts, modes: ['full'] })).full,
+    ...(refit ? {} : {
+      validate: async () => (await evaluateModel(model, validSamples, dataset.numItems, { ...evalOpts, modes: ['full'] })).full,
+    }),
     saveBest: async (state, metrics) => {
       await saveCheckpoint(paths, model, 'best', { step: state.step, metrics, trainSeconds: trainSecondsNow() });
     },
@@ -231,7 +239,7 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     stepsRun: loop.state.step,
     stoppedEarly: loop.state.stopped,
     metric: cfg.eval.metric,
-    valid: { users: validSamples.size, full: best.metrics ?? {} },
+    valid: refit ? { users: 0, full: {} } : { users: validSamples.size, full: best.metrics ?? {} },
     test,
     ...(finalSelection ? { finalSelection } : {}),
     seed: cfg.seed,

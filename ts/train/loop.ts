@@ -33,12 +33,18 @@ export interface LoopOptions {
   batchSize: number;
   seed: number;
   maxSteps: number;
+  /** End after this many updates (default maxSteps); the schedule still spans maxSteps. */
+  stopAt?: number;
   schedule: LrSchedule;
   evalEvery: number;
   /** Stop after this many validations without improvement (0: never). */
   patience: number;
-  /** Validation: returns the metrics; `metricKey` of it is maximised. */
-  validate: () => Promise<Record<string, number>>;
+  /**
+   * Validation: returns the metrics; `metricKey` of it is maximised. Without it (a refit, whose
+   * training data holds the validation targets) nothing is validated: the last checkpoint is
+   * saved every `evalEvery` updates and the model at the end is saved as `best`.
+   */
+  validate?: () => Promise<Record<string, number>>;
   metricKey: string;
   /** Persist the model as the best checkpoint (called when validation improves). */
   saveBest: (state: LoopState, metrics: Record<string, number>) => Promise<void>;
@@ -86,8 +92,9 @@ export async function runTrainingLoop(model: TrainableModel, opt: LoopOptions): 
   const t0 = Date.now();
   let windowStart = Date.now();
   let windowSamples = 0;
+  const end = Math.min(opt.stopAt ?? opt.maxSteps, opt.maxSteps);
   try {
-    while (state.step < opt.maxSteps && !state.stopped) {
+    while (state.step < end && !state.stopped) {
       if (interrupted) break;
       const lr = learningRate(state.step, opt.schedule, opt.maxSteps);
       model.setLearningRate(lr);
@@ -105,10 +112,16 @@ export async function runTrainingLoop(model: TrainableModel, opt: LoopOptions): 
         windowSamples = 0;
       }
       log({ kind: 'step', step: state.step, epoch: state.batcher.epoch, lr, ...losses, samplesPerSec: Math.round(sps), t: (now - t0) / 1000 });
-      progress.update({ step: state.step, totalSteps: opt.maxSteps, losses, samplesPerSec: sps, lr });
+      progress.update({ step: state.step, totalSteps: end, losses, samplesPerSec: sps, lr });
 
-      const lastStep = state.step === opt.maxSteps;
-      if (state.step % opt.evalEvery === 0 || lastStep) {
+      const lastStep = state.step === end;
+      if (!opt.validate) {
+        if (lastStep) {
+          state.bestStep = state.step;
+          await opt.saveBest(state, {});
+        }
+        if (state.step % opt.evalEvery === 0 || lastStep) await opt.saveLast(state);
+      } else if (state.step % opt.evalEvery === 0 || lastStep) {
         const metrics = await opt.validate();
         const value = metrics[opt.metricKey];
         if (value === undefined || !Number.isFinite(value)) {
