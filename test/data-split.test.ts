@@ -54,6 +54,20 @@ describe('leave-one-out split', () => {
     expect(Array.from(trainingPart(Uint32Array.from([1, 2, 3, 4])))).toEqual([1, 2]);
   });
 
+  it("trainOn 'train+valid' (a refit) adds each validation target to training, never a test target", () => {
+    const refit = leaveOneOutSplit(data, { maxHistory: 2, trainOn: 'train+valid' });
+    expect(Array.from(refit.train.targets)).toEqual([2, 3, 4, 8]);
+    expect(Array.from(refit.train.histories)).toEqual([0, 1, 1, 2, 2, 3, 0, 7]);
+    expect(Array.from(refit.train.users)).toEqual([0, 0, 0, 1]);
+    expect(Array.from(refit.train.targets)).not.toContain(5);
+    expect(Array.from(refit.train.targets)).not.toContain(9);
+    // validation and test sets are unchanged
+    expect(Array.from(refit.test.targets)).toEqual(Array.from(split.test.targets));
+    expect(Array.from(refit.valid.histories)).toEqual(Array.from(split.valid.histories));
+    expect(Array.from(trainingPart(Uint32Array.from([1, 2, 3, 4]), 'train+valid'))).toEqual([1, 2, 3]);
+    expect(() => leaveOneOutSplit(data, { trainOn: 'all' as never })).toThrow(/trainOn/);
+  });
+
   it('rejects a user with fewer than 3 items and a bad maxHistory', () => {
     expect(() => leaveOneOutSplit(ds([[1, 2, 3], [1, 2]]))).toThrow(/user "u1" has 2 item/);
     expect(() => leaveOneOutSplit(data, { maxHistory: 0 })).toThrow(/maxHistory/);

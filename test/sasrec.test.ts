@@ -34,7 +34,7 @@ describe('SASRec', () => {
     expect(a.embeddings.length).toBe(30 * 16);
     expect(a.epochs.at(-1)!.loss).toBeLessThan(a.epochs[0]!.loss * 0.5);
     // Random ranking over 30 items gives Recall@10 = 1/3.
-    expect(a.valid.full.recall[10]).toBeGreaterThan(0.9);
+    expect(a.valid!.full.recall[10]).toBeGreaterThan(0.9);
     expect(a.test.full.recall[10]).toBeGreaterThan(0.9);
     expect(a.epochs.filter((e) => e.best).at(-1)!.epoch).toBe(a.bestEpoch);
   });

@@ -93,6 +93,28 @@ describe('eager train', () => {
     expect(run.items!.titles[1]).toBe(dataset.items[1]!.title);
   });
 
+  it('a refit (split.trainOn train+valid, stopAt) validates nothing, stops at stopAt, tests its end once; eval refuses its validation split', async () => {
+    const out = join(tmp, 'run-refit');
+    const d = deps();
+    const cfg = { ...baseConfig, split: { trainOn: 'train+valid' }, stopAt: 18, eval: { ...baseConfig.eval, validUsers: 10, finalCandidates: 3 } };
+    const code = await runTrain([dataDir, '--index', join(tmp, 'idx'), '--out', out, '--config', writeConfig('refit.json', cfg), '--quiet', '--json'], d);
+    expect(code).toBe(0);
+    const results = JSON.parse(logs.at(-1)!) as RunResults;
+    expect(results.bestStep).toBe(18);
+    expect(results.stepsRun).toBe(18);
+    expect(results.valid).toEqual({ users: 0, full: {} });
+    expect(results.finalSelection).toBeUndefined();
+    expect(results.test.users).toBe(dataset.sequences.length);
+    const lines = logLines(out);
+    expect(lines.filter((l) => l.kind === 'valid')).toEqual([]);
+    expect(lines.filter((l) => l.kind === 'step')).toHaveLength(18);
+    expect(d.backend.stats.loaded).toEqual([{ dir: loadRun(out).best!.dir, withTrainingState: false }]);
+    await expect(runEval([out, '--split', 'valid'], d)).rejects.toThrow(/refit.*trained on the validation targets/);
+    await expect(runTrain([dataDir, '--index', join(tmp, 'idx'), '--out', join(tmp, 'run-refit-bad'), '--config',
+      writeConfig('refit-bad.json', { ...cfg, stopAt: 30 }), '--quiet'], deps())).rejects.toThrow(/stopAt: 30 is beyond maxSteps \(24\)/);
+    expect(existsSync(join(tmp, 'run-refit-bad'))).toBe(false);
+  });
+
   it('--resume after a crash reaches exactly the uninterrupted result', async () => {
     const cfg = writeConfig('r.json', baseConfig);
     const full = join(tmp, 'run-full');

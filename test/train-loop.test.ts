@@ -104,6 +104,26 @@ describe('runTrainingLoop', () => {
     expect(lines.filter((l) => l.kind === 'valid').map((l) => l['ndcg@10'])).toEqual([0.1, 0.3, 0.2, 0.25]);
   });
 
+  it('without validation (a refit) runs to stopAt, saves the end as best, and keeps the schedule of maxSteps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eager-loop-'));
+    const { opts, saved } = base(dir, []);
+    const { validate: _v, ...noValidation } = opts;
+    const lrs: number[] = [];
+    const model = { ...fakeModel(), setLearningRate(lr: number) { lrs.push(lr); } };
+    const lasts: number[] = [];
+    const schedule = LrScheduleSchema.parse({ warmupSteps: 5, decay: 'cosine' });
+    const res = await runTrainingLoop(model, { ...noValidation, schedule, stopAt: 23, saveLast: async (st: LoopState) => { lasts.push(st.step); } });
+    expect(res.state.step).toBe(23);
+    expect(res.state.bestStep).toBe(23);
+    expect(saved).toEqual([23]);
+    expect(lasts).toEqual([5, 10, 15, 20, 23]);
+    // the rate of update 22 is the 40-step schedule's, not a 23-step one's
+    expect(lrs[22]).toBeCloseTo(learningRate(22, schedule, 40), 12);
+    expect(lrs[22]).not.toBeCloseTo(learningRate(22, schedule, 23), 6);
+    const lines = readFileSync(join(dir, 'train-log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.kind === 'valid')).toEqual([]);
+  });
+
   it('stops with a clear error on a non-finite loss', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eager-loop-'));
     const { opts } = base(dir, [0.1, 0.2, 0.3]);

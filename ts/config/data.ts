@@ -38,10 +38,18 @@ export const ItemTextTemplateSchema = z.object({
 });
 export type ItemTextTemplate = z.infer<typeof ItemTextTemplateSchema>;
 
+/**
+ * What trains: the training part of each sequence only (model selection on the validation
+ * targets), or also the validation target (a refit after selection, as the paper's released code
+ * trains; nothing can be validated then). The test target never trains.
+ */
+export const TrainOnSchema = z.enum(['train', 'train+valid']);
+export type TrainOn = z.infer<typeof TrainOnSchema>;
+
 /** Leave-one-out split settings. */
 export const SplitConfigSchema = z.object({
   maxHistory: z.number().int().min(1).max(4096).default(20).describe('history length T (most recent items kept)'),
-  trainOn: z.enum(['train', 'train+valid']).default('train')
+  trainOn: TrainOnSchema.default('train')
     .describe("training samples: the training part only ('train'), or also each user's validation target ('train+valid': a refit after model selection; nothing can be validated then)"),
 });
 export type SplitConfig = z.infer<typeof SplitConfigSchema>;

@@ -12,7 +12,7 @@
  * `histories` is a flat `Uint32Array` [size, T], each row left-padded with 0 (most recent item
  * last), plus `targets`, `lengths`, `users` and `prefixLengths`.
  */
-import { parseConfig, SplitConfigSchema, type SplitConfig } from '../config/data.js';
+import { parseConfig, SplitConfigSchema, type SplitConfig, type TrainOn } from '../config/data.js';
 import { MIN_SEQUENCE_LENGTH } from './project.js';
 import type { Dataset } from './types.js';
 
@@ -92,9 +92,12 @@ export interface LeaveOneOutSplit {
   test: SampleSet;
 }
 
-/** The training part of a sequence (everything but the last two items; a view). */
-export function trainingPart(seq: Uint32Array): Uint32Array {
-  return seq.subarray(0, Math.max(0, seq.length - 2));
+/**
+ * The training part of a sequence (a view): everything but the last two items, or with
+ * `trainOn: 'train+valid'` everything but the test target.
+ */
+export function trainingPart(seq: Uint32Array, trainOn: TrainOn = 'train'): Uint32Array {
+  return seq.subarray(0, Math.max(0, seq.length - (trainOn === 'train+valid' ? 1 : 2)));
 }
 
 function buildSet(part: SplitPart, T: number, sequences: readonly Uint32Array[], count: number,

@@ -92,6 +92,9 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     }
   }
   const cfg = runConfig?.train ?? req.config!;
+  if (cfg.stopAt !== undefined && cfg.stopAt > cfg.maxSteps) {
+    throw new RunConfigError(`stopAt: ${cfg.stopAt} is beyond maxSteps (${cfg.maxSteps})`);
+  }
   const datasetPath = runConfig?.dataset.path ?? (req.inMemory ? '(in memory)' : resolve(req.dataset!));
   const indexDir = runConfig?.indexDir ?? (req.inMemory ? '(in memory)' : resolve(req.index!));
 
@@ -139,9 +142,6 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
 
   // ---- training with validation (none in a refit: its training data holds the validation targets)
   const refit = cfg.split.trainOn === 'train+valid';
-  if (cfg.stopAt !== undefined && cfg.stopAt > cfg.maxSteps) {
-    throw new RunConfigError(`stopAt: ${cfg.stopAt} is beyond maxSteps (${cfg.maxSteps})`);
-  }
   if (refit) log(`refit: training on the training and validation targets for ${cfg.stopAt ?? cfg.maxSteps} updates, no validation`);
   const validSamples = sampleSubset(split.valid, cfg.eval.validUsers, cfg.seed, dataset.sequences);
   const evalOpts = { decode: cfg.eval.decode, batchSize: cfg.eval.batchSize, extraForExclusion: cfg.eval.extraForExclusion };

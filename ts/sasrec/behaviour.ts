@@ -18,6 +18,10 @@ export async function sasrecBehaviourTrainer(
   onProgress: (message: string) => void,
 ): Promise<{ dim: number; data: Float32Array; info: Record<string, unknown> }> {
   const cfg = parseConfig(SasRecConfigSchema, { seed, ...sasrecConfig }, 'behaviour.sasrec config');
+  if (cfg.trainOn !== 'train') {
+    // The codes are fixed before model selection, which reads the validation targets.
+    throw new Error(`behaviour.sasrec config: trainOn: the index's SASRec trains on the training parts only, not "${cfg.trainOn}"`);
+  }
   const r = await trainSasRec(ds, split, cfg, {
     onEpoch: (e) => onProgress(
       `sasrec epoch ${e.epoch}: loss ${e.loss.toFixed(4)}` +
@@ -33,7 +37,7 @@ export async function sasrecBehaviourTrainer(
       config: r.config,
       bestEpoch: r.bestEpoch,
       epochsRun: r.epochs.length,
-      validNdcg10: r.valid.full.ndcg[10],
+      validNdcg10: r.valid?.full.ndcg[10],
       trainSeconds: r.trainSeconds,
     },
   };

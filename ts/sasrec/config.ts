@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { overrideFlags } from '../cli/flags.js';
+import { TrainOnSchema } from '../config/data.js';
 
 /** Model and optimiser of SASRec (defaults: RecBole's SASRec with full-softmax cross-entropy). */
 export const SasRecModelSchema = z.object({
@@ -34,6 +35,8 @@ export const SasRecConfigSchema = SasRecModelSchema.extend({
   selectMode: z.enum(['full', 'exclude-history']).default('full')
     .describe('ranking mode of the validation NDCG@10 that picks the epoch'),
   seed: z.number().int().min(0).max(0xffffffff).default(2024).describe('seed of init, shuffling and dropout'),
+  trainOn: TrainOnSchema.default('train')
+    .describe("train: the training parts, epoch chosen on validation; train+valid: a refit that trains exactly `epochs` epochs on the training and validation targets, validates nothing, tests once"),
 });
 export type SasRecConfig = z.infer<typeof SasRecConfigSchema>;
 /** What callers may pass (every field optional). */

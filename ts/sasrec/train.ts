@@ -40,7 +40,7 @@ export interface SasRecEpoch {
   epoch: number;
   loss: number;
   seconds: number;
-  /** Present on validation epochs. */
+  /** Present on validation epochs (never in a refit). */
   valid?: SasRecSplitMetrics;
   /** Validation NDCG@10 in the selection mode (present on validation epochs). */
   score?: number;
@@ -50,13 +50,14 @@ export interface SasRecEpoch {
 /** Result of {@link trainSasRec}. */
 export interface SasRecResult {
   config: SasRecConfig;
-  /** Best epoch by validation NDCG@10. */
+  /** Best epoch by validation NDCG@10 (a refit: the last epoch trained). */
   bestEpoch: number;
   epochs: SasRecEpoch[];
   /** Item embeddings of the best epoch, row-major [numItems, dim], row r = item id r+1. */
   embeddings: Float32Array;
   dim: number;
-  valid: SasRecSplitMetrics;
+  /** The best epoch's validation (absent in a refit, which trains on the validation targets). */
+  valid?: SasRecSplitMetrics;
   /** Computed once, after training, from the best epoch. */
   test: SasRecSplitMetrics;
   trainSeconds: number;
@@ -73,7 +74,7 @@ export interface TrainSasRecOptions {
 
 /** Builds the native model for a parsed config. */
 export function createSasRec(cfg: SasRecConfig, numItems: number): NativeSasRec {
-  const { epochs: _e, batchSize: _b, patience: _p, evalEvery: _v, selectMode: _s, seed, ...model } = cfg;
+  const { epochs: _e, batchSize: _b, patience: _p, evalEvery: _v, selectMode: _s, trainOn: _t, seed, ...model } = cfg;
   return callNative(() => new native.SasRec(model, numItems, seed));
 }
 
@@ -105,7 +106,8 @@ function selectionScore(m: SasRecSplitMetrics, mode: SasRecConfig['selectMode'])
 /**
  * Trains SASRec on the training parts of `ds` (never a validation or test target), validates
  * every `evalEvery` epochs, stops after `patience` validations without improvement, restores the
- * best epoch and evaluates the test split once.
+ * best epoch and evaluates the test split once. A refit (`trainOn: 'train+valid'`) trains exactly
+ * `epochs` epochs on the training and validation targets, validates nothing and tests the end.
  */
 export async function trainSasRec(
   ds: Pick<Dataset, 'numItems' | 'sequences'>,
@@ -115,7 +117,8 @@ export async function trainSasRec(
 ): Promise<SasRecResult> {
   const cfg = parseConfig(SasRecConfigSchema, config, 'sasrec config');
   const model = createSasRec(cfg, ds.numItems);
-  const train = flattenSequences(ds.sequences.map(trainingPart));
+  const refit = cfg.trainOn === 'train+valid';
+  const train = flattenSequences(ds.sequences.map((s) => trainingPart(s, cfg.trainOn)));
   const ks = [...new Set([...DEFAULT_KS, 10])].sort((a, b) => a - b);
   const dir = mkdtempSync(join(tmpdir(), 'eager-sasrec-'));
   const bestPath = join(dir, 'best.safetensors');
@@ -129,7 +132,12 @@ export async function trainSasRec(
       const loss = await callNative(() => model.trainEpoch(train.items, train.offsets, cfg.batchSize));
       const rec: SasRecEpoch = { epoch, loss, seconds: 0, best: false };
       const last = epoch === cfg.epochs || opts.signal?.aborted === true;
-      if (epoch % cfg.evalEvery === 0 || last) {
+      if (refit) {
+        if (last) {
+          best = { epoch, score: -1, valid: undefined };
+          rec.best = true;
+        }
+      } else if (epoch % cfg.evalEvery === 0 || last) {
         rec.valid = await evaluateSasRec(model, split.valid, ks);
         rec.score = selectionScore(rec.valid, cfg.selectMode);
         if (rec.score > best.score) {
@@ -147,8 +155,10 @@ export async function trainSasRec(
       if (sinceBest >= cfg.patience || opts.signal?.aborted) break;
     }
     const trainSeconds = (performance.now() - t0) / 1000;
-    if (!best.valid) throw new Error('sasrec: no validation was run');
-    callNative(() => model.load(bestPath));
+    if (!refit) {
+      if (!best.valid) throw new Error('sasrec: no validation was run');
+      callNative(() => model.load(bestPath));
+    }
     const test = await evaluateSasRec(model, split.test, ks);
     return {
       config: cfg,
@@ -156,7 +166,7 @@ export async function trainSasRec(
       epochs,
       embeddings: callNative(() => model.embeddings()),
       dim: cfg.hidden,
-      valid: best.valid,
+      ...(best.valid ? { valid: best.valid } : {}),
       test,
       trainSeconds,
       model,
