@@ -31,7 +31,7 @@ import { defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-c
 import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FILE } from './collect.js';
 import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
-import { parseBenchResult } from './results-schema.js';
+import { parseBenchResult, type EagerResult, type SasrecResult } from './results-schema.js';
 
 export const ReproFlagsSchema = z.object({
   dataset: z.string().min(1).optional().describe('dataset name under ../shared/datasets, or a dataset directory'),
@@ -191,38 +191,60 @@ async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Pr
   return 0;
 }
 
-/** The refit of a selected run: same config, index and step, trained on train + valid; test once. */
+/**
+ * The refit of a selected run: the same config (and index) trained again from scratch on the
+ * training and validation targets up to the update or epoch chosen on validation; test once.
+ */
 async function reproRefit(root: string, flags: ReproFlags): Promise<number> {
   const loadAtStart = loadAverage();
   const ofPath = resolve(root, flags.refitOf!);
   const of = parseBenchResult(readJson<unknown>(ofPath), ofPath);
-  if (of.kind !== 'eager') throw new UsageError(`--refit-of: ${ofPath} is a ${of.kind} result, not an EAGER run`);
+  if (of.kind !== 'eager' && of.kind !== 'sasrec') throw new UsageError(`--refit-of: ${ofPath} is a ${of.kind} result, not an EAGER or SASRec run`);
   if (of.refit) throw new UsageError(`--refit-of: ${ofPath} is itself a refit`);
-  const stage1 = readJson<{ dataset: { path: string }; indexDir: string; train: Record<string, unknown> }>(join(of.run, 'config.json'));
-  const train = stage1.train as { split?: Record<string, unknown>; eval?: Record<string, unknown> };
-  const refitTrain = {
-    ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
-    eval: { ...train.eval, finalCandidates: 1 },
-  };
-  const runDir = join(dirname(of.run), `${of.configName}-refit-${stamp()}`);
-  const cfgPath = `${runDir}.train.json`;
-  const args = ['train', stage1.dataset.path, '--index', stage1.indexDir, '--out', runDir, '--config', cfgPath];
-  if (flags.dryRun) {
-    console.log(JSON.stringify({ of: ofPath, train: refitTrain, command: args }, null, 2));
-    return 0;
-  }
-  preflight(root, defaultBenchConfig(), 'cli');
-  writeJsonAtomic(cfgPath, refitTrain);
-  const r = await runCli(root, args);
-  if (r.code !== 0) throw new Error(`eager train (refit) failed (exit ${r.code})`);
-  const result = collectEagerRun({
-    root, runDir, indexDir: stage1.indexDir, datasetName: of.dataset, configName: of.configName, description: of.description,
-    indexConfig: of.config.index, indexReused: true, indexCommandSeconds: 0, trainCommandSeconds: r.seconds, loadAtStart,
-  });
-  result.refit = {
-    of: relative(root, ofPath), step: of.selection.bestStep, ...(of.validAll ? { selectedValid: of.validAll } : {}), selectedTest: of.test,
-  };
+  const refitOf = (step: number) => ({ of: relative(root, ofPath), step, ...(of.kind === 'eager' && of.validAll ? { selectedValid: of.validAll } : {}), selectedTest: of.test });
   const out = join(resolve(root, flags.results), 'refit', `${of.dataset}-${of.configName}.json`);
+  let result: EagerResult | SasrecResult;
+  if (of.kind === 'eager') {
+    const stage1 = readJson<{ dataset: { path: string }; indexDir: string; train: Record<string, unknown> }>(join(of.run, 'config.json'));
+    const train = stage1.train as { split?: Record<string, unknown>; eval?: Record<string, unknown> };
+    const refitTrain = {
+      ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
+      eval: { ...train.eval, finalCandidates: 1 },
+    };
+    const runDir = join(dirname(of.run), `${of.configName}-refit-${stamp()}`);
+    const cfgPath = `${runDir}.train.json`;
+    const args = ['train', stage1.dataset.path, '--index', stage1.indexDir, '--out', runDir, '--config', cfgPath];
+    if (flags.dryRun) {
+      console.log(JSON.stringify({ of: ofPath, train: refitTrain, command: args }, null, 2));
+      return 0;
+    }
+    preflight(root, defaultBenchConfig(), 'cli');
+    writeJsonAtomic(cfgPath, refitTrain);
+    const r = await runCli(root, args);
+    if (r.code !== 0) throw new Error(`eager train (refit) failed (exit ${r.code})`);
+    result = collectEagerRun({
+      root, runDir, indexDir: stage1.indexDir, datasetName: of.dataset, configName: of.configName, description: of.description,
+      indexConfig: of.config.index, indexReused: true, indexCommandSeconds: 0, trainCommandSeconds: r.seconds, loadAtStart,
+    });
+    result.refit = refitOf(of.selection.bestStep);
+  } else {
+    const ds = resolveDataset(root, of.dataset);
+    const work = resolve(root, flags.out ?? join('.cache/bench', ds.name));
+    const dir = join(work, `sasrec-refit-${stamp()}`);
+    const cfgPath = `${dir}.config.json`;
+    const config = { ...(of.config as Record<string, unknown>), trainOn: 'train+valid', epochs: of.selection.bestEpoch };
+    const args = ['baseline', 'sasrec', ds.dir, '--out', dir, '--config', cfgPath];
+    if (flags.dryRun) {
+      console.log(JSON.stringify({ of: ofPath, config, command: args }, null, 2));
+      return 0;
+    }
+    preflight(root, defaultBenchConfig(), 'cli');
+    mkdirSync(work, { recursive: true });
+    writeJsonAtomic(cfgPath, config);
+    const r = await runCli(root, args);
+    if (r.code !== 0) throw new Error(`eager baseline sasrec (refit) failed (exit ${r.code})`);
+    result = { ...collectSasrecRun({ root, dir, datasetName: ds.name, loadAtStart }), refit: refitOf(of.selection.bestEpoch) };
+  }
   mkdirSync(dirname(out), { recursive: true });
   writeJsonAtomic(out, parseBenchResult(result, out));
   printSummary(out, result.test, 'test (once, refit)');

@@ -19,6 +19,20 @@ export const SplitMetricsSchema = z.object({
   full: FlatMetricsSchema,
   'exclude-history': FlatMetricsSchema.default({}),
 });
+
+/**
+ * A refit: a selected run (`of`, its bench result) trained again from scratch with the same config
+ * (and, for EAGER, the same index) on the training and validation targets, up to the update
+ * (EAGER) or epoch (SASRec) that validation chose; nothing is selected on it and its test is
+ * evaluated once.
+ */
+export const RefitSchema = z.object({
+  of: z.string().min(1).describe('the selected run\'s bench result, relative to the package root'),
+  step: z.number().int().min(1).describe('the update (EAGER) or epoch (SASRec) the selected run chose on validation, where the refit stops'),
+  selectedValid: SplitMetricsSchema.optional().describe('the selected run\'s validation on every user, for reference'),
+  selectedTest: SplitMetricsSchema.describe('the selected run\'s own test metrics'),
+});
+export type Refit = z.infer<typeof RefitSchema>;
 export type SplitMetrics = z.infer<typeof SplitMetricsSchema>;
 
 /** Where and with what a result was produced. */
@@ -82,17 +96,8 @@ export const EagerResultSchema = z.object({
     seconds: z.number(),
   }).optional(),
   test: SplitMetricsSchema,
-  /**
-   * A refit: the selected run (`of`, a result file) trained again from scratch with the same
-   * config and index on the training and validation targets, up to the selected step; nothing is
-   * selected on it (its `valid` is empty) and its test is evaluated once.
-   */
-  refit: z.object({
-    of: z.string().min(1).describe('the selected run\'s bench result, relative to the package root'),
-    step: z.number().int().min(1).describe('the update the selected run chose on validation, where the refit stops'),
-    selectedValid: SplitMetricsSchema.optional().describe('the selected run\'s validation on every user, for reference'),
-    selectedTest: SplitMetricsSchema.describe('the selected run\'s own test metrics'),
-  }).optional(),
+  /** A refit of a selected run (see {@link RefitSchema}); its `valid` is empty. */
+  refit: RefitSchema.optional(),
   /** Seconds per stage: index (and its parts), train, validAll, test, total. */
   wallSeconds: z.record(z.string(), z.number()),
   /** The index was reused from an earlier build with the same index config (its build time is in wallSeconds.index). */
@@ -107,7 +112,7 @@ export const EagerResultSchema = z.object({
 });
 export type EagerResult = z.infer<typeof EagerResultSchema>;
 
-/** The SASRec baseline on one dataset (`eager baseline sasrec`). */
+/** The SASRec baseline on one dataset (`eager baseline sasrec`); `refit` as for EAGER. */
 export const SasrecResultSchema = z.object({
   format: z.literal('eager-bench-result'),
   version: z.literal(1),
@@ -121,6 +126,7 @@ export const SasrecResultSchema = z.object({
   wallSeconds: z.record(z.string(), z.number()),
   config: z.unknown(),
   curves: z.object({ epochs: z.array(z.record(z.string(), z.number())) }).optional(),
+  refit: RefitSchema.optional(),
   provenance: ProvenanceSchema,
 });
 export type SasrecResult = z.infer<typeof SasrecResultSchema>;
@@ -137,6 +143,8 @@ export const SimpleResultSchema = z.object({
   dataset: z.string().min(1),
   configName: z.literal('simple'),
   models: z.record(z.string(), z.object({ valid: SplitMetricsSchema, test: SplitMetricsSchema })),
+  /** The same models counted on the training and validation targets (a refit; nothing to select), tested. */
+  refit: z.record(z.string(), z.object({ test: SplitMetricsSchema })).optional(),
   wallSeconds: z.record(z.string(), z.number()),
   provenance: ProvenanceSchema,
 });

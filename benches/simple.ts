@@ -31,9 +31,13 @@ export async function simpleBaselinesResult(o: { root: string; dir: string; data
       test: await splitMetrics(model, split.test, ds.numItems),
     };
   }
+  const refit: NonNullable<SimpleResult['refit']> = {};
+  for (const model of [mostPopularRecommender(ds, 'train+valid'), transitionRecommender(ds, 'train+valid')]) {
+    refit[model.name] = { test: await splitMetrics(model, split.test, ds.numItems) };
+  }
   return {
     format: 'eager-bench-result', version: 1, kind: 'simple', dataset: o.datasetName, configName: 'simple',
-    models, wallSeconds: { total: (performance.now() - t0) / 1000 },
+    models, refit, wallSeconds: { total: (performance.now() - t0) / 1000 },
     provenance: provenance(o.root, {}, o.loadAtStart),
   };
 }
