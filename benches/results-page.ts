@@ -51,6 +51,12 @@ export interface PageOptions {
    * EAGER and extension rows by the same validation rule as the shared-index runs.
    */
   endToEnd?: LoadedResult[];
+  /**
+   * Refits (`<resultsDir>/refit/*.json`, `npm run bench:repro -- --refit-of <result>`): a
+   * selected EAGER or SASRec run trained again on the training and validation targets up to its
+   * chosen step or epoch, tested once; shown in each dataset's refit table.
+   */
+  refits?: LoadedResult[];
 }
 
 function fmt(v: number | null | undefined): string {
@@ -213,7 +219,15 @@ const PROTOCOL = `## Protocol and model selection
   (SASRec) are trained on the training parts only and their epoch is chosen on validation NDCG@10. Hyper-parameters were
   tuned on validation only.
 - **The test targets are read once,** at the very end, by evaluating the best checkpoint; no number on this page was used
-  to choose anything. The SASRec baseline follows the same rule (epoch by validation NDCG@10, test once).`;
+  to choose anything. The SASRec baseline follows the same rule (epoch by validation NDCG@10, test once).
+- **Refit (second stage, its own table).** Once validation has chosen everything (configuration, index, number of updates),
+  the chosen configuration is trained again from scratch on the training *and validation* targets (\`split.trainOn:
+  "train+valid"\`) with the same index, seed and schedule, stopping at the update validation chose (\`stopAt\`), and its test
+  is evaluated once (\`npm run bench:repro -- --refit-of <result.json>\`). Nothing is selected on a refit: its training data
+  holds the validation targets, so \`eager eval --split valid\` refuses it. The test target never trains. SASRec is refit the
+  same way for its chosen number of epochs, and the count baselines are counted again on train + valid. The paper's released
+  code trains on exactly these targets (it has no validation split); the test targets are the most recent interactions, and
+  the validation targets are the interactions nearest to them in time, which is why a refit helps every model.`;
 
 const DIFFERENCES = `## Differences from the paper's setup
 
@@ -340,9 +354,50 @@ function fromEndToEnd(r: EagerResult | undefined, e2e: readonly EagerResult[], r
     : '';
 }
 
+/** Metric rows of a dataset's refits: EAGER, SASRec and the count baselines' train+valid counts. */
+function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult | undefined, configOf: ConfigOf): string[] {
+  const eager = refits.map((l) => l.result).filter((r): r is EagerResult => r.kind === 'eager' && r.dataset === ds);
+  const sasrec = refits.map((l) => l.result).filter((r): r is SasrecResult => r.kind === 'sasrec' && r.dataset === ds);
+  if (!eager.length && !sasrec.length) return [];
+  for (const { file, result: r } of refits) {
+    if ((r.kind === 'eager' || r.kind === 'sasrec') && !r.refit) throw new Error(`${file}: refit: a result in the refit directory must say what it refits`);
+  }
+  const paper = PAPER[ds];
+  const out = ['**Refit on the training and validation targets** (the second stage of the protocol: everything was chosen on '
+    + 'validation first, then the chosen configuration is trained again from scratch with each user\'s validation target as one '
+    + 'more training target, for the number of updates or epochs validation chose, and its test is evaluated once; the paper\'s '
+    + 'released code trains on exactly these targets, having no validation split):', '', HEADER, RULE];
+  if (paper) out.push(metricRow('EAGER, paper (Table 2)', 'as published', paper.EAGER));
+  const rows = (name: string, m: { full: FlatMetrics; 'exclude-history': FlatMetrics }) => {
+    out.push(metricRow(name, 'full', m.full));
+    if (Object.keys(m['exclude-history']).length) out.push(metricRow(name, 'exclude-history', m['exclude-history']));
+  };
+  const eagerName = (r: EagerResult) => `**EAGER${configOf(r).role === 'extension' ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit**`;
+  for (const r of eager) rows(eagerName(r), r.test);
+  for (const r of sasrec) rows('SASRec, this project, refit', r.test);
+  for (const [name, m] of Object.entries(simple?.refit ?? {})) rows(`${SIMPLE_LABELS[name] ?? name}, this project, counted on train + valid`, m.test);
+  const n10 = (m: FlatMetrics) => m['ndcg@10'] ?? 0;
+  const r10 = (m: FlatMetrics) => m['recall@10'] ?? 0;
+  const lines = [
+    ...eager.map((r) => `\`${r.configName}\` refit at its chosen update ${r.refit!.step} (same index, seed and schedule; \`${r.refit!.of}\`): `
+      + `test N@10 (full) ${fmt(n10(r.refit!.selectedTest.full))} → ${fmt(n10(r.test.full))}: ${pct(n10(r.test.full), n10(r.refit!.selectedTest.full))} over the run trained on the training targets only`
+      + (paper ? `; against the paper's EAGER: R@10 ${fmt(r10(r.test.full))} vs ${fmt(paper.EAGER['recall@10'])}: ${pct(r10(r.test.full), paper.EAGER['recall@10'] ?? 1)}, `
+        + `N@10 ${fmt(n10(r.test.full))} vs ${fmt(paper.EAGER['ndcg@10'])}: ${pct(n10(r.test.full), paper.EAGER['ndcg@10'] ?? 1)}` : '')),
+    ...sasrec.map((r) => `SASRec refit for its chosen ${r.refit!.step} epochs: test N@10 (full) ${fmt(n10(r.refit!.selectedTest.full))} → ${fmt(n10(r.test.full))}: `
+      + `${pct(n10(r.test.full), n10(r.refit!.selectedTest.full))}`),
+  ];
+  const bigram = simple?.refit?.['item-transition'];
+  const bigramBefore = simple?.models['item-transition'];
+  if (bigram && bigramBefore) {
+    lines.push(`item transition counted on train + valid: test N@10 (full) ${fmt(n10(bigramBefore.test.full))} → ${fmt(n10(bigram.test.full))}: ${pct(n10(bigram.test.full), n10(bigramBefore.test.full))}`);
+  }
+  out.push('', ...lines.map((l) => `- ${l}`));
+  return out;
+}
+
 function datasetSection(
   ds: string, configOf: ConfigOf, configs: ConfigCatalogue, eager: EagerResult[], e2e: EagerResult[], sasrec: SasrecResult | undefined, simple: SimpleResult | undefined,
-  notes: string | undefined, imgDir: string, images: Map<string, string>, pending: Promise<void>[],
+  notes: string | undefined, imgDir: string, images: Map<string, string>, pending: Promise<void>[], refits: LoadedResult[] = [],
 ): string {
   const paper = PAPER[ds];
   const out: string[] = [`## ${ds[0]!.toUpperCase()}${ds.slice(1)}`, ''];
@@ -381,6 +436,8 @@ function datasetSection(
     + fromEndToEnd(main, e2e, 'EAGER row')
     + (extension ? ` The extension row is not the paper's model: ${(extension.description ?? '').replace(/\.?$/, '.')}` : '')
     + fromEndToEnd(extension, e2e, 'extension row'));
+  const refit = refitSection(ds, refits, simple, configOf);
+  if (refit.length) out.push('', ...refit);
   const full = fullAblations(eager, configOf);
   if (full.length) out.push('', ...full);
   if (short.length) out.push('', ...shortAblations(short, full.length > 0, configOf, configs));
@@ -419,6 +476,7 @@ function datasetSection(
 
   // Pictures.
   if (main || sasrec || extension) {
+    // the refit of the EAGER row's configuration (it has the same config name)
     const bars: BarDatum[] = [];
     const order: string[] = [];
     const add = (model: string, m: Partial<Record<string, number | null>>) => {
@@ -433,6 +491,8 @@ function datasetSection(
     if (main) add('EAGER (ours, full)', main.test.full);
     if (main && Object.keys(main.test['exclude-history']).length) add('EAGER (ours, excl. history)', main.test['exclude-history']);
     if (extension) add('EAGER + extension (ours, full)', extension.test.full);
+    const eagerRefit = refits.map((l) => l.result).find((r): r is EagerResult => r.kind === 'eager' && r.dataset === ds && r.configName === main?.configName);
+    if (eagerRefit) add('EAGER refit on train + valid (ours, full)', eagerRefit.test.full);
     if (sasrec) add('SASRec (ours, full)', sasrec.test.full);
     const name = `bars-${ds}.svg`;
     pending.push(renderSvg(barChartSpec(`${ds}: test metrics, this project vs the paper`, bars, order)).then((svg) => void images.set(name, svg)));
@@ -512,7 +572,7 @@ function mainConfigsSentence(mains: [string, EagerResult | undefined][]): string
 /** Builds the page and renders its pictures. */
 export async function buildResultsPage(results: LoadedResult[], opts: PageOptions): Promise<ResultsPage> {
   const imgDir = opts.imgDir ?? 'img';
-  const configOf = configLookup([...results, ...(opts.endToEnd ?? [])], opts.configs);
+  const configOf = configLookup([...results, ...(opts.endToEnd ?? []), ...(opts.refits ?? [])], opts.configs);
   const names = (role: BenchConfig['role']) => [...opts.configs.values()].filter((c) => c.role === role).map((c) => c.name).join('|');
   const { eager, sasrec, simple, speed } = groupByDataset(results);
   const e2e = groupByDataset((opts.endToEnd ?? []).filter(({ result: r }) => r.kind === 'eager' && !r.indexReused)).eager;
@@ -540,7 +600,7 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
     '',
     PROTOCOL,
     '',
-    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], e2e.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending), '']),
+    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], e2e.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending, opts.refits ?? []), '']),
     ...endToEndSection(opts.endToEnd ?? []),
     speedSection(speed),
     '',
@@ -601,6 +661,7 @@ export function readNotes(resultsDir: string): Record<string, string> {
 export async function writeResultsPage(resultsDir: string, docsDir: string, configsDir: string): Promise<ResultsPage> {
   const page = await buildResultsPage(readBenchResults(resultsDir), {
     configs: readConfigCatalogue(configsDir), notes: readNotes(resultsDir), endToEnd: readBenchResults(join(resultsDir, 'e2e')),
+    refits: readBenchResults(join(resultsDir, 'refit')),
   });
   const imgDir = join(docsDir, 'img');
   for (const [name, svg] of page.images) writeFileAtomic(join(imgDir, name), svg);

@@ -380,3 +380,49 @@ describe('results page: compact main config and short-budget ablations', () => {
     expect(page.markdown).toContain('The main EAGER rows come from beauty: `--config benches/configs/eager-cpu-wide.json`');
   });
 });
+
+describe('results page: refits', () => {
+  it('tabulates the refits of EAGER, SASRec and the count baselines against the runs they refit, and refuses an unlabelled one', async () => {
+    const { others, template } = fixtureBase();
+    const main = eagerVariant(template, 'eager-cpu-wide', 0.05, 0.0400, 0.0550);
+    const refit = eagerVariant(template, 'eager-cpu-wide', 0, 0.0470);
+    if (refit.result.kind !== 'eager' || main.result.kind !== 'eager') throw new Error('fixture');
+    refit.result.valid = { users: 0, full: {} };
+    delete refit.result.validAll;
+    refit.result.refit = { of: 'benches/results/beauty-eager-cpu-wide.json', step: 4500, selectedTest: main.result.test };
+    refit.file = 'benches/results/refit/beauty-eager-cpu-wide.json';
+    const sasrec = structuredClone(others.find((r) => r.result.kind === 'sasrec')!);
+    if (sasrec.result.kind !== 'sasrec') throw new Error('fixture');
+    const before = sasrec.result.test.full['ndcg@10']!;
+    sasrec.result.refit = { of: 'benches/results/beauty-sasrec.json', step: 12, selectedTest: structuredClone(sasrec.result.test) };
+    sasrec.result.test.full['ndcg@10'] = 0.0444;
+    const simple = structuredClone(others.find((r) => r.result.kind === 'simple')!);
+    if (simple.result.kind !== 'simple') throw new Error('fixture');
+    const transition = simple.result.models['item-transition']!;
+    simple.result.refit = { 'item-transition': { test: { ...transition.test, full: { ...transition.test.full, 'ndcg@10': 0.0490 } } } };
+    const withSimple = [...others.filter((r) => r.result.kind !== 'simple'), simple];
+    const page = await buildResultsPage([...withSimple, main], { configs, refits: [refit, sasrec] });
+    const beauty = page.markdown.slice(page.markdown.indexOf('## Beauty'), page.markdown.indexOf('## Sports'));
+    const table = beauty.slice(beauty.indexOf('**Refit on the training and validation targets**'));
+    expect(table).toContain('| **EAGER, this project, refit** | full |');
+    expect(table).toMatch(/\| \*\*EAGER, this project, refit\*\* \| full \| [^\n]* \| 0\.0470 \|/);
+    expect(table).toMatch(/\| SASRec, this project, refit \| full \| [^\n]* \| 0\.0444 \|/);
+    expect(table).toContain('| Item transition (bigram counts), this project, counted on train + valid | full |');
+    expect(table).toContain('`eager-cpu-wide` refit at its chosen update 4500');
+    expect(table).toContain('test N@10 (full) 0.0400 → 0.0470: +0.0070 (+17.5 %) over the run trained on the training targets only');
+    expect(table).toContain("against the paper's EAGER:");
+    expect(table).toContain(`SASRec refit for its chosen 12 epochs: test N@10 (full) ${before.toFixed(4)} → 0.0444`);
+    expect(table).toContain(`item transition counted on train + valid: test N@10 (full) ${transition.test.full['ndcg@10']!.toFixed(4)} → 0.0490`);
+    // the bar chart has the refit of the EAGER row's configuration
+    const bars = page.images.get('bars-beauty.svg')!;
+    expect(bars).toContain('EAGER refit on train + valid (ours, full)');
+    expect(page.markdown).toContain('**Refit (second stage, its own table).**');
+    // no refits: no table
+    expect((await buildResultsPage([...withSimple, main], { configs })).markdown).not.toContain('**Refit on the training and validation targets**');
+    // a result in the refit directory that does not say what it refits
+    const bare = structuredClone(refit);
+    if (bare.result.kind !== 'eager') throw new Error('fixture');
+    delete bare.result.refit;
+    await expect(buildResultsPage([...withSimple, main], { configs, refits: [bare] })).rejects.toThrow('benches/results/refit/beauty-eager-cpu-wide.json: refit');
+  });
+});
