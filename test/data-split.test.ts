@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { leaveOneOutSplit, trainingPart } from '../ts/data/split.js';
-import type { Dataset } from '../ts/data/types.js';
+import { datasetOf } from './fixtures/run-data.js';
 
-function ds(seqs: number[][]): Dataset {
-  const numItems = Math.max(...seqs.flat());
-  return {
-    name: 't', format: 'project', numItems,
-    users: seqs.map((_, i) => `u${i}`),
-    sequences: seqs.map((s) => Uint32Array.from(s)),
-    items: Array.from({ length: numItems + 1 }, () => ({})),
-    skipped: [],
-  };
-}
+const ds = datasetOf;
 
 describe('leave-one-out split', () => {
   const data = ds([[1, 2, 3, 4, 5], [7, 8, 9]]);

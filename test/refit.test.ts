@@ -4,20 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { leaveOneOutSplit } from '../ts/data/split.js';
-import type { Dataset } from '../ts/data/types.js';
+import { datasetOf } from './fixtures/run-data.js';
 import { mostPopularRecommender, transitionRecommender } from '../ts/eval/baselines.js';
 import { trainSasRec } from '../ts/sasrec/train.js';
 
-function ds(seqs: number[][]): Dataset {
-  const numItems = Math.max(...seqs.flat());
-  return {
-    name: 't', format: 'project', numItems,
-    users: seqs.map((_, i) => `u${i}`),
-    sequences: seqs.map((s) => Uint32Array.from(s)),
-    items: Array.from({ length: numItems + 1 }, () => ({})),
-    skipped: [],
-  };
-}
+const ds = datasetOf;
 
 describe('refit on the training and validation targets', () => {
   // u0's validation transition 3 -> 4 is u1's test transition; u0's test target 5 is nobody's training target.
