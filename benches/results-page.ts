@@ -354,9 +354,19 @@ function fromEndToEnd(r: EagerResult | undefined, e2e: readonly EagerResult[], r
     : '';
 }
 
-/** Metric rows of a dataset's refits: EAGER, SASRec and the count baselines' train+valid counts. */
-function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult | undefined, configOf: ConfigOf): string[] {
-  const eager = refits.map((l) => l.result).filter((r): r is EagerResult => r.kind === 'eager' && r.dataset === ds);
+/** A dataset's EAGER refits, best first by the validation of the run each refits (never by test). */
+function eagerRefitsOf(ds: string, refits: LoadedResult[]): EagerResult[] {
+  const valid = (r: EagerResult) => r.refit?.selectedValid?.full['ndcg@10'] ?? Number.NEGATIVE_INFINITY;
+  return refits.map((l) => l.result).filter((r): r is EagerResult => r.kind === 'eager' && r.dataset === ds).sort((a, b) => valid(b) - valid(a));
+}
+
+/**
+ * Metric rows of a dataset's refits: EAGER, SASRec and the count baselines' train+valid counts.
+ * `main` / `mainFile`: the EAGER row's run and its result file, so that a refit of another run
+ * says so.
+ */
+function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult | undefined, configOf: ConfigOf, main?: EagerResult, mainFile?: string): string[] {
+  const eager = eagerRefitsOf(ds, refits);
   const sasrec = refits.map((l) => l.result).filter((r): r is SasrecResult => r.kind === 'sasrec' && r.dataset === ds);
   if (!eager.length && !sasrec.length) return [];
   for (const { file, result: r } of refits) {
@@ -372,14 +382,24 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
     out.push(metricRow(name, 'full', m.full));
     if (Object.keys(m['exclude-history']).length) out.push(metricRow(name, 'exclude-history', m['exclude-history']));
   };
-  const eagerName = (r: EagerResult) => `**EAGER${configOf(r).role === 'extension' ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit**`;
-  for (const r of eager) rows(eagerName(r), r.test);
+  const eagerName = (r: EagerResult, i: number) => {
+    const name = `EAGER${configOf(r).role === 'extension' ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit`;
+    return i === 0 ? `**${name}**` : `${name} (\`${r.configName}\`)`;
+  };
+  eager.forEach((r, i) => rows(eagerName(r, i), r.test));
   for (const r of sasrec) rows('SASRec, this project, refit', r.test);
   for (const [name, m] of Object.entries(simple?.refit ?? {})) rows(`${SIMPLE_LABELS[name] ?? name}, this project, counted on train + valid`, m.test);
   const n10 = (m: FlatMetrics) => m['ndcg@10'] ?? 0;
   const r10 = (m: FlatMetrics) => m['recall@10'] ?? 0;
+  const isMain = (r: EagerResult) => mainFile !== undefined && (mainFile === r.refit!.of || mainFile.endsWith(`/${r.refit!.of}`));
+  const whose = (r: EagerResult) => {
+    if (isMain(r)) return 'the EAGER row\'s run';
+    const v = r.refit!.selectedValid?.full['ndcg@10'];
+    const mv = main?.validAll?.full['ndcg@10'];
+    return `**not the EAGER row's run**${v !== undefined && mv !== undefined ? `: validation N@10 ${fmt(v)} on all users against the row's ${fmt(mv)}` : ''}; the row's run has no refit`;
+  };
   const lines = [
-    ...eager.map((r) => `\`${r.configName}\` refit at its chosen update ${r.refit!.step} (same index, seed and schedule; \`${r.refit!.of}\`): `
+    ...eager.map((r) => `\`${r.configName}\` refit at its chosen update ${r.refit!.step} (same index, seed and schedule; \`${r.refit!.of}\`, ${whose(r)}): `
       + `test N@10 (full) ${fmt(n10(r.refit!.selectedTest.full))} → ${fmt(n10(r.test.full))}: ${pct(n10(r.test.full), n10(r.refit!.selectedTest.full))} over the run trained on the training targets only`
       + (paper ? `; against the paper's EAGER: R@10 ${fmt(r10(r.test.full))} vs ${fmt(paper.EAGER['recall@10'])}: ${pct(r10(r.test.full), paper.EAGER['recall@10'] ?? 1)}, `
         + `N@10 ${fmt(n10(r.test.full))} vs ${fmt(paper.EAGER['ndcg@10'])}: ${pct(n10(r.test.full), paper.EAGER['ndcg@10'] ?? 1)}` : '')),
@@ -398,6 +418,7 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
 function datasetSection(
   ds: string, configOf: ConfigOf, configs: ConfigCatalogue, eager: EagerResult[], e2e: EagerResult[], sasrec: SasrecResult | undefined, simple: SimpleResult | undefined,
   notes: string | undefined, imgDir: string, images: Map<string, string>, pending: Promise<void>[], refits: LoadedResult[] = [],
+  fileOf: (r: EagerResult) => string | undefined = () => undefined,
 ): string {
   const paper = PAPER[ds];
   const out: string[] = [`## ${ds[0]!.toUpperCase()}${ds.slice(1)}`, ''];
@@ -436,7 +457,7 @@ function datasetSection(
     + fromEndToEnd(main, e2e, 'EAGER row')
     + (extension ? ` The extension row is not the paper's model: ${(extension.description ?? '').replace(/\.?$/, '.')}` : '')
     + fromEndToEnd(extension, e2e, 'extension row'));
-  const refit = refitSection(ds, refits, simple, configOf);
+  const refit = refitSection(ds, refits, simple, configOf, main, main && fileOf(main));
   if (refit.length) out.push('', ...refit);
   const full = fullAblations(eager, configOf);
   if (full.length) out.push('', ...full);
@@ -476,7 +497,6 @@ function datasetSection(
 
   // Pictures.
   if (main || sasrec || extension) {
-    // the refit of the EAGER row's configuration (it has the same config name)
     const bars: BarDatum[] = [];
     const order: string[] = [];
     const add = (model: string, m: Partial<Record<string, number | null>>) => {
@@ -491,7 +511,7 @@ function datasetSection(
     if (main) add('EAGER (ours, full)', main.test.full);
     if (main && Object.keys(main.test['exclude-history']).length) add('EAGER (ours, excl. history)', main.test['exclude-history']);
     if (extension) add('EAGER + extension (ours, full)', extension.test.full);
-    const eagerRefit = refits.map((l) => l.result).find((r): r is EagerResult => r.kind === 'eager' && r.dataset === ds && r.configName === main?.configName);
+    const eagerRefit = eagerRefitsOf(ds, refits).find((r) => configOf(r).role === 'main');
     if (eagerRefit) add('EAGER refit on train + valid (ours, full)', eagerRefit.test.full);
     if (sasrec) add('SASRec (ours, full)', sasrec.test.full);
     const name = `bars-${ds}.svg`;
@@ -573,6 +593,7 @@ function mainConfigsSentence(mains: [string, EagerResult | undefined][]): string
 export async function buildResultsPage(results: LoadedResult[], opts: PageOptions): Promise<ResultsPage> {
   const imgDir = opts.imgDir ?? 'img';
   const configOf = configLookup([...results, ...(opts.endToEnd ?? []), ...(opts.refits ?? [])], opts.configs);
+  const files = new Map<unknown, string>([...results, ...(opts.endToEnd ?? [])].map((l) => [l.result, l.file]));
   const names = (role: BenchConfig['role']) => [...opts.configs.values()].filter((c) => c.role === role).map((c) => c.name).join('|');
   const { eager, sasrec, simple, speed } = groupByDataset(results);
   const e2e = groupByDataset((opts.endToEnd ?? []).filter(({ result: r }) => r.kind === 'eager' && !r.indexReused)).eager;
@@ -600,7 +621,7 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
     '',
     PROTOCOL,
     '',
-    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], e2e.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending, opts.refits ?? []), '']),
+    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], e2e.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending, opts.refits ?? [], (r) => files.get(r)), '']),
     ...endToEndSection(opts.endToEnd ?? []),
     speedSection(speed),
     '',

@@ -391,6 +391,7 @@ describe('results page: refits', () => {
     delete refit.result.validAll;
     refit.result.refit = { of: 'benches/results/beauty-eager-cpu-wide.json', step: 4500, selectedTest: main.result.test };
     refit.file = 'benches/results/refit/beauty-eager-cpu-wide.json';
+    main.file = '/repo/benches/results/beauty-eager-cpu-wide.json';
     const sasrec = structuredClone(others.find((r) => r.result.kind === 'sasrec')!);
     if (sasrec.result.kind !== 'sasrec') throw new Error('fixture');
     const before = sasrec.result.test.full['ndcg@10']!;
@@ -408,7 +409,7 @@ describe('results page: refits', () => {
     expect(table).toMatch(/\| \*\*EAGER, this project, refit\*\* \| full \| [^\n]* \| 0\.0470 \|/);
     expect(table).toMatch(/\| SASRec, this project, refit \| full \| [^\n]* \| 0\.0444 \|/);
     expect(table).toContain('| Item transition (bigram counts), this project, counted on train + valid | full |');
-    expect(table).toContain('`eager-cpu-wide` refit at its chosen update 4500');
+    expect(table).toContain("`eager-cpu-wide` refit at its chosen update 4500 (same index, seed and schedule; `benches/results/beauty-eager-cpu-wide.json`, the EAGER row's run)");
     expect(table).toContain('test N@10 (full) 0.0400 → 0.0470: +0.0070 (+17.5 %) over the run trained on the training targets only');
     expect(table).toContain("against the paper's EAGER:");
     expect(table).toContain(`SASRec refit for its chosen 12 epochs: test N@10 (full) ${before.toFixed(4)} → 0.0444`);
@@ -417,6 +418,19 @@ describe('results page: refits', () => {
     const bars = page.images.get('bars-beauty.svg')!;
     expect(bars).toContain('EAGER refit on train + valid (ours, full)');
     expect(page.markdown).toContain('**Refit (second stage, its own table).**');
+    // a refit of another run than the EAGER row's says so, with both validations; the refits are ordered by validation
+    const other = structuredClone(refit);
+    if (other.result.kind !== 'eager') throw new Error('fixture');
+    other.result.configName = 'eager-cpu-wide-dec4';
+    other.result.refit!.of = 'benches/results/e2e/beauty-eager-cpu-wide-dec4.json';
+    other.result.refit!.selectedValid = { users: 22363, full: { 'ndcg@10': 0.0500 }, 'exclude-history': {} };
+    other.result.test.full['ndcg@10'] = 0.0999;
+    const two = (await buildResultsPage([...withSimple, main], { configs, refits: [refit, other] })).markdown;
+    const twoTable = two.slice(two.indexOf('**Refit on the training'), two.indexOf('## Sports'));
+    expect(twoTable).toContain("`benches/results/e2e/beauty-eager-cpu-wide-dec4.json`, **not the EAGER row's run**: validation N@10 0.0500 on all users against the row's 0.0550; the row's run has no refit");
+    // the refit with validation (the other) comes first and is the bold row; the one without a recorded validation is listed after it
+    expect(twoTable).toMatch(/\| \*\*EAGER, this project, refit\*\* \| full \| [^\n]* \| 0\.0999 \|/);
+    expect(twoTable).toContain('| EAGER, this project, refit (`eager-cpu-wide`) | full |');
     // no refits: no table
     expect((await buildResultsPage([...withSimple, main], { configs })).markdown).not.toContain('**Refit on the training and validation targets**');
     // a result in the refit directory that does not say what it refits
