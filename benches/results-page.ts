@@ -354,19 +354,30 @@ function fromEndToEnd(r: EagerResult | undefined, e2e: readonly EagerResult[], r
     : '';
 }
 
-/** A dataset's EAGER refits, best first by the validation of the run each refits (never by test). */
-function eagerRefitsOf(ds: string, refits: LoadedResult[]): EagerResult[] {
+/**
+ * A dataset's EAGER refits: those of main-role configs first, then extensions; within each, best
+ * first by the validation of the run each refits (never by test).
+ */
+function eagerRefitsOf(ds: string, refits: LoadedResult[], configOf: ConfigOf): EagerResult[] {
   const valid = (r: EagerResult) => r.refit?.selectedValid?.full['ndcg@10'] ?? Number.NEGATIVE_INFINITY;
-  return refits.map((l) => l.result).filter((r): r is EagerResult => r.kind === 'eager' && r.dataset === ds).sort((a, b) => valid(b) - valid(a));
+  const group = (r: EagerResult) => (configOf(r).role === 'main' ? 0 : 1);
+  return refits.map((l) => l.result).filter((r): r is EagerResult => r.kind === 'eager' && r.dataset === ds)
+    .sort((a, b) => group(a) - group(b) || valid(b) - valid(a));
+}
+
+/** The run a refit row stands beside (the EAGER row's or the extension row's) and its result file. */
+interface RowRun {
+  result: EagerResult;
+  file: string | undefined;
 }
 
 /**
  * Metric rows of a dataset's refits: EAGER, SASRec and the count baselines' train+valid counts.
- * `main` / `mainFile`: the EAGER row's run and its result file, so that a refit of another run
- * says so.
+ * `rows`: the EAGER row's and the extension row's runs, so that a refit of another run says so.
  */
-function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult | undefined, configOf: ConfigOf, main?: EagerResult, mainFile?: string): string[] {
-  const eager = eagerRefitsOf(ds, refits);
+function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult | undefined, configOf: ConfigOf,
+  rowRuns: { main?: RowRun; extension?: RowRun } = {}): string[] {
+  const eager = eagerRefitsOf(ds, refits, configOf);
   const sasrec = refits.map((l) => l.result).filter((r): r is SasrecResult => r.kind === 'sasrec' && r.dataset === ds);
   if (!eager.length && !sasrec.length) return [];
   for (const { file, result: r } of refits) {
@@ -382,21 +393,25 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
     out.push(metricRow(name, 'full', m.full));
     if (Object.keys(m['exclude-history']).length) out.push(metricRow(name, 'exclude-history', m['exclude-history']));
   };
+  const isExtension = (r: EagerResult) => configOf(r).role === 'extension';
+  // the first refit of each group is the group's row (bold); the others name their config
   const eagerName = (r: EagerResult, i: number) => {
-    const name = `EAGER${configOf(r).role === 'extension' ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit`;
-    return i === 0 ? `**${name}**` : `${name} (\`${r.configName}\`)`;
+    const name = `EAGER${isExtension(r) ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit`;
+    return i === eager.findIndex((x) => isExtension(x) === isExtension(r)) ? `**${name}**` : `${name} (\`${r.configName}\`)`;
   };
   eager.forEach((r, i) => rows(eagerName(r, i), r.test));
   for (const r of sasrec) rows('SASRec, this project, refit', r.test);
   for (const [name, m] of Object.entries(simple?.refit ?? {})) rows(`${SIMPLE_LABELS[name] ?? name}, this project, counted on train + valid`, m.test);
   const n10 = (m: FlatMetrics) => m['ndcg@10'] ?? 0;
   const r10 = (m: FlatMetrics) => m['recall@10'] ?? 0;
-  const isMain = (r: EagerResult) => mainFile !== undefined && (mainFile === r.refit!.of || mainFile.endsWith(`/${r.refit!.of}`));
+  const isRefitOf = (row: RowRun | undefined, r: EagerResult) => row?.file !== undefined && (row.file === r.refit!.of || row.file.endsWith(`/${r.refit!.of}`));
   const whose = (r: EagerResult) => {
-    if (isMain(r)) return 'the EAGER row\'s run';
+    const [row, words] = isExtension(r) ? [rowRuns.extension, 'the extension row\'s'] : [rowRuns.main, 'the EAGER row\'s'];
+    if (isRefitOf(row, r)) return `${words} run`;
     const v = r.refit!.selectedValid?.full['ndcg@10'];
-    const mv = main?.validAll?.full['ndcg@10'];
-    return `**not the EAGER row's run**${v !== undefined && mv !== undefined ? `: validation N@10 ${fmt(v)} on all users against the row's ${fmt(mv)}` : ''}; the row's run has no refit`;
+    const rv = row?.result.validAll?.full['ndcg@10'];
+    return `**not ${words} run**${v !== undefined && rv !== undefined ? `: validation N@10 ${fmt(v)} on all users against the row's ${fmt(rv)}` : ''}`
+      + (eager.some((x) => isRefitOf(row, x)) ? '' : '; the row\'s run has no refit');
   };
   const lines = [
     ...eager.map((r) => `\`${r.configName}\` refit at its chosen update ${r.refit!.step} (same index, seed and schedule; \`${r.refit!.of}\`, ${whose(r)}): `
@@ -457,7 +472,10 @@ function datasetSection(
     + fromEndToEnd(main, e2e, 'EAGER row')
     + (extension ? ` The extension row is not the paper's model: ${(extension.description ?? '').replace(/\.?$/, '.')}` : '')
     + fromEndToEnd(extension, e2e, 'extension row'));
-  const refit = refitSection(ds, refits, simple, configOf, main, main && fileOf(main));
+  const refit = refitSection(ds, refits, simple, configOf, {
+    ...(main ? { main: { result: main, file: fileOf(main) } } : {}),
+    ...(extension ? { extension: { result: extension, file: fileOf(extension) } } : {}),
+  });
   if (refit.length) out.push('', ...refit);
   const full = fullAblations(eager, configOf);
   if (full.length) out.push('', ...full);
@@ -511,7 +529,7 @@ function datasetSection(
     if (main) add('EAGER (ours, full)', main.test.full);
     if (main && Object.keys(main.test['exclude-history']).length) add('EAGER (ours, excl. history)', main.test['exclude-history']);
     if (extension) add('EAGER + extension (ours, full)', extension.test.full);
-    const eagerRefit = eagerRefitsOf(ds, refits).find((r) => configOf(r).role === 'main');
+    const eagerRefit = eagerRefitsOf(ds, refits, configOf).find((r) => configOf(r).role === 'main');
     if (eagerRefit) add('EAGER refit on train + valid (ours, full)', eagerRefit.test.full);
     if (sasrec) add('SASRec (ours, full)', sasrec.test.full);
     const name = `bars-${ds}.svg`;
