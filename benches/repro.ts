@@ -40,7 +40,7 @@ export const ReproFlagsSchema = z.object({
   model: z.enum(['eager', 'sasrec', 'simple']).default('eager').describe('eager (default), the sasrec baseline, or simple (most-popular and item-transition reference recommenders)'),
   fromRun: z.string().min(1).optional().describe('collect a finished run directory instead of training'),
   refitOf: z.string().min(1).optional()
-    .describe('a finished EAGER bench result: train its config again on the training and validation targets up to its chosen step (same index), test once, write <results>/refit/<dataset>-<config>.json'),
+    .describe('a finished EAGER or SASRec bench result: train its config again on the training and validation targets up to its chosen update or epoch (EAGER: the same index, the run beside the original), test once, write <results>/refit/<dataset>-<config>.json'),
   results: z.string().min(1).default('benches/results').describe('directory of the result JSON files'),
   freshIndex: z.boolean().default(false).describe('rebuild the index even if one with the same config exists'),
   dryRun: z.boolean().default(false).describe('print the commands and resolved configs, run nothing'),
@@ -191,6 +191,54 @@ async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Pr
   return 0;
 }
 
+type Refit = NonNullable<EagerResult['refit']>;
+
+/** The EAGER half of a refit: the run's own config and index, `trainOn: train+valid`, `stopAt` its chosen update. */
+async function refitEager(root: string, flags: ReproFlags, of: EagerResult, refit: (step: number) => Refit, loadAtStart: number[]): Promise<EagerResult | undefined> {
+  const stage1 = readJson<{ dataset: { path: string }; indexDir: string; train: Record<string, unknown> }>(join(of.run, 'config.json'));
+  const train = stage1.train as { split?: Record<string, unknown>; eval?: Record<string, unknown> };
+  const refitTrain = {
+    ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
+    eval: { ...train.eval, finalCandidates: 1 },
+  };
+  const runDir = join(dirname(of.run), `${of.configName}-refit-${stamp()}`);
+  const cfgPath = `${runDir}.train.json`;
+  const args = ['train', stage1.dataset.path, '--index', stage1.indexDir, '--out', runDir, '--config', cfgPath];
+  if (flags.dryRun) {
+    console.log(JSON.stringify({ of: of.run, train: refitTrain, command: args }, null, 2));
+    return undefined;
+  }
+  preflight(root, defaultBenchConfig(), 'cli');
+  writeJsonAtomic(cfgPath, refitTrain);
+  const r = await runCli(root, args);
+  if (r.code !== 0) throw new Error(`eager train (refit) failed (exit ${r.code})`);
+  const result = collectEagerRun({
+    root, runDir, indexDir: stage1.indexDir, datasetName: of.dataset, configName: of.configName, description: of.description,
+    indexConfig: of.config.index, indexReused: true, indexCommandSeconds: 0, trainCommandSeconds: r.seconds, loadAtStart,
+  });
+  return { ...result, refit: refit(of.selection.bestStep) };
+}
+
+/** The SASRec half of a refit: its config with `trainOn: train+valid` for exactly its chosen epochs. */
+async function refitSasrec(root: string, flags: ReproFlags, of: SasrecResult, refit: (step: number) => Refit, loadAtStart: number[]): Promise<SasrecResult | undefined> {
+  const ds = resolveDataset(root, of.dataset);
+  const work = resolve(root, flags.out ?? join('.cache/bench', ds.name));
+  const dir = join(work, `sasrec-refit-${stamp()}`);
+  const cfgPath = `${dir}.config.json`;
+  const config = { ...(of.config as Record<string, unknown>), trainOn: 'train+valid', epochs: of.selection.bestEpoch };
+  const args = ['baseline', 'sasrec', ds.dir, '--out', dir, '--config', cfgPath];
+  if (flags.dryRun) {
+    console.log(JSON.stringify({ config, command: args }, null, 2));
+    return undefined;
+  }
+  preflight(root, defaultBenchConfig(), 'cli');
+  mkdirSync(work, { recursive: true });
+  writeJsonAtomic(cfgPath, config);
+  const r = await runCli(root, args);
+  if (r.code !== 0) throw new Error(`eager baseline sasrec (refit) failed (exit ${r.code})`);
+  return { ...collectSasrecRun({ root, dir, datasetName: ds.name, loadAtStart }), refit: refit(of.selection.bestEpoch) };
+}
+
 /**
  * The refit of a selected run: the same config (and index) trained again from scratch on the
  * training and validation targets up to the update or epoch chosen on validation; test once.
@@ -201,50 +249,12 @@ async function reproRefit(root: string, flags: ReproFlags): Promise<number> {
   const of = parseBenchResult(readJson<unknown>(ofPath), ofPath);
   if (of.kind !== 'eager' && of.kind !== 'sasrec') throw new UsageError(`--refit-of: ${ofPath} is a ${of.kind} result, not an EAGER or SASRec run`);
   if (of.refit) throw new UsageError(`--refit-of: ${ofPath} is itself a refit`);
-  const refitOf = (step: number) => ({ of: relative(root, ofPath), step, ...(of.kind === 'eager' && of.validAll ? { selectedValid: of.validAll } : {}), selectedTest: of.test });
+  const refit = (step: number): Refit => ({
+    of: relative(root, ofPath), step, ...(of.kind === 'eager' && of.validAll ? { selectedValid: of.validAll } : {}), selectedTest: of.test,
+  });
+  const result = of.kind === 'eager' ? await refitEager(root, flags, of, refit, loadAtStart) : await refitSasrec(root, flags, of, refit, loadAtStart);
+  if (!result) return 0; // --dry-run
   const out = join(resolve(root, flags.results), 'refit', `${of.dataset}-${of.configName}.json`);
-  let result: EagerResult | SasrecResult;
-  if (of.kind === 'eager') {
-    const stage1 = readJson<{ dataset: { path: string }; indexDir: string; train: Record<string, unknown> }>(join(of.run, 'config.json'));
-    const train = stage1.train as { split?: Record<string, unknown>; eval?: Record<string, unknown> };
-    const refitTrain = {
-      ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
-      eval: { ...train.eval, finalCandidates: 1 },
-    };
-    const runDir = join(dirname(of.run), `${of.configName}-refit-${stamp()}`);
-    const cfgPath = `${runDir}.train.json`;
-    const args = ['train', stage1.dataset.path, '--index', stage1.indexDir, '--out', runDir, '--config', cfgPath];
-    if (flags.dryRun) {
-      console.log(JSON.stringify({ of: ofPath, train: refitTrain, command: args }, null, 2));
-      return 0;
-    }
-    preflight(root, defaultBenchConfig(), 'cli');
-    writeJsonAtomic(cfgPath, refitTrain);
-    const r = await runCli(root, args);
-    if (r.code !== 0) throw new Error(`eager train (refit) failed (exit ${r.code})`);
-    result = collectEagerRun({
-      root, runDir, indexDir: stage1.indexDir, datasetName: of.dataset, configName: of.configName, description: of.description,
-      indexConfig: of.config.index, indexReused: true, indexCommandSeconds: 0, trainCommandSeconds: r.seconds, loadAtStart,
-    });
-    result.refit = refitOf(of.selection.bestStep);
-  } else {
-    const ds = resolveDataset(root, of.dataset);
-    const work = resolve(root, flags.out ?? join('.cache/bench', ds.name));
-    const dir = join(work, `sasrec-refit-${stamp()}`);
-    const cfgPath = `${dir}.config.json`;
-    const config = { ...(of.config as Record<string, unknown>), trainOn: 'train+valid', epochs: of.selection.bestEpoch };
-    const args = ['baseline', 'sasrec', ds.dir, '--out', dir, '--config', cfgPath];
-    if (flags.dryRun) {
-      console.log(JSON.stringify({ of: ofPath, config, command: args }, null, 2));
-      return 0;
-    }
-    preflight(root, defaultBenchConfig(), 'cli');
-    mkdirSync(work, { recursive: true });
-    writeJsonAtomic(cfgPath, config);
-    const r = await runCli(root, args);
-    if (r.code !== 0) throw new Error(`eager baseline sasrec (refit) failed (exit ${r.code})`);
-    result = { ...collectSasrecRun({ root, dir, datasetName: ds.name, loadAtStart }), refit: refitOf(of.selection.bestEpoch) };
-  }
   mkdirSync(dirname(out), { recursive: true });
   writeJsonAtomic(out, parseBenchResult(result, out));
   printSummary(out, result.test, 'test (once, refit)');
