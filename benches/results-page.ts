@@ -380,9 +380,6 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
   const eager = eagerRefitsOf(ds, refits, configOf);
   const sasrec = refits.map((l) => l.result).filter((r): r is SasrecResult => r.kind === 'sasrec' && r.dataset === ds);
   if (!eager.length && !sasrec.length) return [];
-  for (const { file, result: r } of refits) {
-    if ((r.kind === 'eager' || r.kind === 'sasrec') && !r.refit) throw new Error(`${file}: refit: a result in the refit directory must say what it refits`);
-  }
   const paper = PAPER[ds];
   const out = ['**Refit on the training and validation targets** (the second stage of the protocol: everything was chosen on '
     + 'validation first, then the chosen configuration is trained again from scratch with each user\'s validation target as one '
@@ -612,6 +609,10 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
   const imgDir = opts.imgDir ?? 'img';
   const configOf = configLookup([...results, ...(opts.endToEnd ?? []), ...(opts.refits ?? [])], opts.configs);
   const files = new Map<unknown, string>([...results, ...(opts.endToEnd ?? [])].map((l) => [l.result, l.file]));
+  // checked once for every refit file, whatever its dataset: only EAGER and SASRec refits that say what they refit
+  for (const { file, result: r } of opts.refits ?? []) {
+    if ((r.kind !== 'eager' && r.kind !== 'sasrec') || !r.refit) throw new Error(`${file}: refit: a result in the refit directory must be an EAGER or SASRec refit that says what it refits`);
+  }
   const names = (role: BenchConfig['role']) => [...opts.configs.values()].filter((c) => c.role === role).map((c) => c.name).join('|');
   const { eager, sasrec, simple, speed } = groupByDataset(results);
   const e2e = groupByDataset((opts.endToEnd ?? []).filter(({ result: r }) => r.kind === 'eager' && !r.indexReused)).eager;
