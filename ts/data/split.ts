@@ -97,7 +97,12 @@ export interface LeaveOneOutSplit {
  * `trainOn: 'train+valid'` everything but the test target.
  */
 export function trainingPart(seq: Uint32Array, trainOn: TrainOn = 'train'): Uint32Array {
-  return seq.subarray(0, Math.max(0, seq.length - (trainOn === 'train+valid' ? 1 : 2)));
+  return seq.subarray(0, trainingLength(seq.length, trainOn));
+}
+
+/** Length of the training part of a sequence of `len` items (the one rule both the split and the baselines use). */
+function trainingLength(len: number, trainOn: TrainOn): number {
+  return Math.max(0, len - (trainOn === 'train+valid' ? 1 : 2));
 }
 
 function buildSet(part: SplitPart, T: number, sequences: readonly Uint32Array[], count: number,
@@ -130,20 +135,18 @@ function buildSet(part: SplitPart, T: number, sequences: readonly Uint32Array[],
  */
 export function leaveOneOutSplit(ds: Dataset, config: Partial<SplitConfig> = {}): LeaveOneOutSplit {
   const { maxHistory: T, trainOn } = parseConfig(SplitConfigSchema, config, 'split config');
-  // the last training target's position from the end: n-3 (train), n-2 (train+valid)
-  const lastTrain = trainOn === 'train+valid' ? 2 : 3;
   let trainCount = 0;
   ds.sequences.forEach((s, u) => {
     if (s.length < MIN_SEQUENCE_LENGTH) {
       throw new Error(`user "${ds.users[u]}" has ${s.length} item(s); leave-one-out needs at least ${MIN_SEQUENCE_LENGTH}`);
     }
-    trainCount += s.length - lastTrain;
+    trainCount += trainingLength(s.length, trainOn) - 1;
   });
   const n = ds.sequences.length;
   return {
     numItems: ds.numItems,
     maxHistory: T,
-    train: buildSet('train', T, ds.sequences, trainCount, (len) => [1, len - lastTrain]),
+    train: buildSet('train', T, ds.sequences, trainCount, (len) => [1, trainingLength(len, trainOn) - 1]),
     valid: buildSet('valid', T, ds.sequences, n, (len) => [len - 2, len - 2]),
     test: buildSet('test', T, ds.sequences, n, (len) => [len - 1, len - 1]),
   };
