@@ -26,6 +26,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
+import { IndexConfigSchema } from '../ts/indexing/config.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
 import { defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
 import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FILE } from './collect.js';
@@ -41,6 +42,8 @@ export const ReproFlagsSchema = z.object({
   fromRun: z.string().min(1).optional().describe('collect a finished run directory instead of training'),
   refitOf: z.string().min(1).optional()
     .describe('a finished EAGER or SASRec bench result: train its config again on the training and validation targets up to its chosen update or epoch (EAGER: the same index, the run beside the original), test once, write <results>/refit/<dataset>-<config>.json'),
+  refitIndex: z.boolean().default(false)
+    .describe('with --refit-of an EAGER result: build its index again too, its SASRec trained on the training and validation targets for the epochs its own build chose (new behaviour embeddings and codes; same seeds); writes <results>/refit/<dataset>-<config>-with-index.json'),
   results: z.string().min(1).default('benches/results').describe('directory of the result JSON files'),
   freshIndex: z.boolean().default(false).describe('rebuild the index even if one with the same config exists'),
   dryRun: z.boolean().default(false).describe('print the commands and resolved configs, run nothing'),
@@ -193,6 +196,30 @@ async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Pr
 
 type Refit = NonNullable<EagerResult['refit']>;
 
+/**
+ * The index of a refit with `--refit-index`: the selected run's index config, its SASRec trained
+ * on train + valid for exactly the epochs the selected index's build chose on validation (same
+ * seeds, same semantic embeddings; new behaviour embeddings, hence new behaviour codes), built
+ * beside that index (`<index>-refit`, reused when it was built with this config before).
+ */
+function refitIndexPlan(stage1IndexDir: string): { dir: string; config: Record<string, unknown>; epochs: number } {
+  const manifestPath = join(stage1IndexDir, 'manifest.json');
+  const manifest = readJson<{
+    config?: Record<string, unknown> & { behaviour?: { source?: string; sasrec?: Record<string, unknown> } };
+    behaviour?: { bestEpoch?: unknown };
+  }>(manifestPath);
+  const config = manifest.config;
+  if (config?.behaviour?.source !== 'sasrec') {
+    throw new UsageError(`--refit-index: ${manifestPath}: config.behaviour.source is ${JSON.stringify(config?.behaviour?.source)}, not "sasrec": nothing to train again`);
+  }
+  const epochs = manifest.behaviour?.bestEpoch;
+  if (typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) {
+    throw new UsageError(`--refit-index: ${manifestPath}: behaviour.bestEpoch is ${JSON.stringify(epochs)}, not the epoch its SASRec chose`);
+  }
+  const sasrec = { ...config.behaviour.sasrec, trainOn: 'train+valid', epochs };
+  return { dir: `${stage1IndexDir}-refit`, config: { ...config, behaviour: { source: 'sasrec', sasrec } }, epochs };
+}
+
 /** The EAGER half of a refit: the run's own config and index, `trainOn: train+valid`, `stopAt` its chosen update. */
 async function refitEager(root: string, flags: ReproFlags, of: EagerResult, refit: (step: number) => Refit, loadAtStart: number[]): Promise<EagerResult | undefined> {
   const stage1 = readJson<{ dataset: { path: string }; indexDir: string; train: Record<string, unknown> }>(join(of.run, 'config.json'));
@@ -201,22 +228,41 @@ async function refitEager(root: string, flags: ReproFlags, of: EagerResult, refi
     ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
     eval: { ...train.eval, finalCandidates: 1 },
   };
-  const runDir = join(dirname(of.run), `${of.configName}-refit-${stamp()}`);
+  const index = flags.refitIndex ? refitIndexPlan(stage1.indexDir) : undefined;
+  const indexDir = index?.dir ?? stage1.indexDir;
+  const needIndex = index !== undefined && !sameIndexConfig(index.dir, index.config);
+  const indexArgs = ['index', stage1.dataset.path, '--out', indexDir, '--config', `${indexDir}.config.json`];
+  const runDir = join(dirname(of.run), `${of.configName}-refit${index ? '-with-index' : ''}-${stamp()}`);
   const cfgPath = `${runDir}.train.json`;
-  const args = ['train', stage1.dataset.path, '--index', stage1.indexDir, '--out', runDir, '--config', cfgPath];
+  const args = ['train', stage1.dataset.path, '--index', indexDir, '--out', runDir, '--config', cfgPath];
   if (flags.dryRun) {
-    console.log(JSON.stringify({ of: of.run, train: refitTrain, command: args }, null, 2));
+    console.log(JSON.stringify({ of: of.run, ...(index ? { index: needIndex ? { config: index.config, command: indexArgs } : `reuse ${indexDir}` } : {}), train: refitTrain, command: args }, null, 2));
     return undefined;
   }
   preflight(root, defaultBenchConfig(), 'cli');
+  let indexCommandSeconds = 0;
+  if (index && needIndex) {
+    writeJsonAtomic(`${indexDir}.config.json`, index.config);
+    const r = await runCli(root, indexArgs);
+    if (r.code !== 0) throw new Error(`eager index (refit) failed (exit ${r.code})`);
+    indexCommandSeconds = r.seconds;
+  }
   writeJsonAtomic(cfgPath, refitTrain);
   const r = await runCli(root, args);
   if (r.code !== 0) throw new Error(`eager train (refit) failed (exit ${r.code})`);
   const result = collectEagerRun({
-    root, runDir, indexDir: stage1.indexDir, datasetName: of.dataset, configName: of.configName, description: of.description,
-    indexConfig: of.config.index, indexReused: true, indexCommandSeconds: 0, trainCommandSeconds: r.seconds, loadAtStart,
+    root, runDir, indexDir, datasetName: of.dataset, configName: of.configName, description: of.description,
+    indexConfig: index?.config ?? of.config.index, indexReused: !needIndex, indexCommandSeconds, trainCommandSeconds: r.seconds, loadAtStart,
   });
-  return { ...result, refit: refit(of.selection.bestStep) };
+  return { ...result, refit: { ...refit(of.selection.bestStep), ...(index ? { index: { behaviourEpochs: index.epochs } } : {}) } };
+}
+
+/** Whether `dir` holds a finished index built with `config` (compared with defaults filled in). */
+function sameIndexConfig(dir: string, config: Record<string, unknown>): boolean {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) return false;
+  const built = IndexConfigSchema.safeParse(readJson<{ config?: unknown }>(path).config);
+  return built.success && canonical(built.data) === canonical(IndexConfigSchema.parse(config));
 }
 
 /** The SASRec half of a refit: its config with `trainOn: train+valid` for exactly its chosen epochs. */
@@ -252,9 +298,10 @@ async function reproRefit(root: string, flags: ReproFlags): Promise<number> {
   const refit = (step: number): Refit => ({
     of: relative(root, ofPath), step, ...(of.kind === 'eager' && of.validAll ? { selectedValid: of.validAll } : {}), selectedTest: of.test,
   });
+  if (flags.refitIndex && of.kind !== 'eager') throw new UsageError(`--refit-index: ${ofPath} is a ${of.kind} result; only an EAGER run has an index`);
   const result = of.kind === 'eager' ? await refitEager(root, flags, of, refit, loadAtStart) : await refitSasrec(root, flags, of, refit, loadAtStart);
   if (!result) return 0; // --dry-run
-  const out = join(resolve(root, flags.results), 'refit', `${of.dataset}-${of.configName}.json`);
+  const out = join(resolve(root, flags.results), 'refit', `${of.dataset}-${of.configName}${flags.refitIndex ? '-with-index' : ''}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeJsonAtomic(out, parseBenchResult(result, out));
   printSummary(out, result.test, 'test (once, refit)');
@@ -322,6 +369,7 @@ export async function main(argv: string[]): Promise<number> {
   // The child gets Ctrl-C itself (same process group) and saves a checkpoint; wait for it.
   process.on('SIGINT', () => process.stderr.write('(waiting for the running command to stop)\n'));
   if (flags.refitOf) return reproRefit(root, flags);
+  if (flags.refitIndex) throw new UsageError('--refit-index: only with --refit-of <result.json>');
   if (flags.model === 'simple') return reproSimple(root, flags);
   return flags.model === 'sasrec' ? reproSasrec(root, flags, cfg) : reproEager(root, flags, cfg);
 }

@@ -356,13 +356,15 @@ function fromEndToEnd(r: EagerResult | undefined, e2e: readonly EagerResult[], r
 
 /**
  * A dataset's EAGER refits: those of main-role configs first, then extensions; within each, best
- * first by the validation of the run each refits (never by test).
+ * first by the validation of the run each refits (never by test), a refit on the run's own index
+ * before one whose index was built again.
  */
 function eagerRefitsOf(ds: string, refits: LoadedResult[], configOf: ConfigOf): EagerResult[] {
   const valid = (r: EagerResult) => r.refit?.selectedValid?.full['ndcg@10'] ?? Number.NEGATIVE_INFINITY;
   const group = (r: EagerResult) => (configOf(r).role === 'main' ? 0 : 1);
+  const newIndex = (r: EagerResult) => (r.refit?.index ? 1 : 0);
   return refits.map((l) => l.result).filter((r): r is EagerResult => r.kind === 'eager' && r.dataset === ds)
-    .sort((a, b) => group(a) - group(b) || valid(b) - valid(a));
+    .sort((a, b) => group(a) - group(b) || valid(b) - valid(a) || newIndex(a) - newIndex(b));
 }
 
 /** The run a refit row stands beside (the EAGER row's or the extension row's) and its result file. */
@@ -393,7 +395,7 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
   const isExtension = (r: EagerResult) => configOf(r).role === 'extension';
   // the first refit of each group is the group's row (bold); the others name their config
   const eagerName = (r: EagerResult, i: number) => {
-    const name = `EAGER${isExtension(r) ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit`;
+    const name = `EAGER${isExtension(r) ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit${r.refit!.index ? ' with its index' : ''}`;
     return i === eager.findIndex((x) => isExtension(x) === isExtension(r)) ? `**${name}**` : `${name} (\`${r.configName}\`)`;
   };
   eager.forEach((r, i) => rows(eagerName(r, i), r.test));
@@ -410,8 +412,11 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
     return `**not ${words} run**${v !== undefined && rv !== undefined ? `: validation N@10 ${fmt(v)} on all users against the row's ${fmt(rv)}` : ''}`
       + (eager.some((x) => isRefitOf(row, x)) ? '' : '; the row\'s run has no refit');
   };
+  const indexWords = (r: EagerResult) => (r.refit!.index
+    ? `index built again, its SASRec trained on train + valid for the ${r.refit!.index.behaviourEpochs} epochs its own build chose, so new behaviour embeddings and codes; same seeds and schedule`
+    : 'same index, seed and schedule');
   const lines = [
-    ...eager.map((r) => `\`${r.configName}\` refit at its chosen update ${r.refit!.step} (same index, seed and schedule; \`${r.refit!.of}\`, ${whose(r)}): `
+    ...eager.map((r) => `\`${r.configName}\` refit at its chosen update ${r.refit!.step} (${indexWords(r)}; \`${r.refit!.of}\`, ${whose(r)}): `
       + `test N@10 (full) ${fmt(n10(r.refit!.selectedTest.full))} → ${fmt(n10(r.test.full))}: ${pct(n10(r.test.full), n10(r.refit!.selectedTest.full))} over the run trained on the training targets only`
       + (paper ? `; against the paper's EAGER: R@10 ${fmt(r10(r.test.full))} vs ${fmt(paper.EAGER['recall@10'])}: ${pct(r10(r.test.full), paper.EAGER['recall@10'] ?? 1)}, `
         + `N@10 ${fmt(n10(r.test.full))} vs ${fmt(paper.EAGER['ndcg@10'])}: ${pct(n10(r.test.full), paper.EAGER['ndcg@10'] ?? 1)}` : '')),

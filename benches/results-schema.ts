@@ -31,6 +31,10 @@ export const RefitSchema = z.object({
   step: z.number().int().min(1).describe('the update (EAGER) or epoch (SASRec) the selected run chose on validation, where the refit stops'),
   selectedValid: SplitMetricsSchema.optional().describe('the selected run\'s validation on every user, for reference'),
   selectedTest: SplitMetricsSchema.describe('the selected run\'s own test metrics'),
+  index: z.object({
+    behaviourEpochs: z.number().int().min(1).describe('the epochs of the selected index\'s SASRec, chosen on validation when it was built'),
+  }).strict().optional()
+    .describe('EAGER only, with `--refit-index`: the index was built again too, its SASRec trained on train + valid for behaviourEpochs epochs (new behaviour embeddings and codes); absent: the selected run\'s own index'),
 });
 export type Refit = z.infer<typeof RefitSchema>;
 export type SplitMetrics = z.infer<typeof SplitMetricsSchema>;

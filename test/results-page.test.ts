@@ -434,6 +434,18 @@ describe('results page: refits', () => {
     // the refit with validation (the other) comes first and is the bold row; the one without a recorded validation is listed after it
     expect(twoTable).toMatch(/\| \*\*EAGER, this project, refit\*\* \| full \| [^\n]* \| 0\.0999 \|/);
     expect(twoTable).toContain('| EAGER, this project, refit (`eager-cpu-wide`) | full |');
+    // a refit whose index was built again too: after the refit of the same run on its own index, labelled, with the SASRec epochs
+    const withIndex = structuredClone(refit);
+    if (withIndex.result.kind !== 'eager') throw new Error('fixture');
+    withIndex.result.refit!.index = { behaviourEpochs: 21 };
+    withIndex.result.test.full['ndcg@10'] = 0.0512;
+    withIndex.file = 'benches/results/refit/beauty-eager-cpu-wide-with-index.json';
+    const idxPage = (await buildResultsPage([...withSimple, main], { configs, refits: [withIndex, refit] })).markdown;
+    const idxTable = idxPage.slice(idxPage.indexOf('**Refit on the training'), idxPage.indexOf('## Sports'));
+    expect(idxTable).toMatch(/\| \*\*EAGER, this project, refit\*\* \| full \| [^\n]* \| 0\.0470 \|/);
+    expect(idxTable).toMatch(/\| EAGER, this project, refit with its index \(`eager-cpu-wide`\) \| full \| [^\n]* \| 0\.0512 \|/);
+    expect(idxTable.indexOf('0.0470 |')).toBeLessThan(idxTable.indexOf('0.0512 |'));
+    expect(idxTable).toContain('`eager-cpu-wide` refit at its chosen update 4500 (index built again, its SASRec trained on train + valid for the 21 epochs its own build chose');
     // no refits: no table
     expect((await buildResultsPage([...withSimple, main], { configs })).markdown).not.toContain('**Refit on the training and validation targets**');
     // a result in the refit directory that does not say what it refits

@@ -90,6 +90,15 @@ describe('SASRec', () => {
     expect(eb.data.length).toBe(20 * 16);
     expect(msgs.length).toBe(3);
     expect(eb.info.bestEpoch).toBeGreaterThan(0);
+    expect(eb.info.trainOn).toBe('train');
+    expect(msgs.every((m) => /valid NDCG@10/.test(m))).toBe(true);
+    // the index of a refit: exactly `epochs` epochs on train + valid, nothing validated
+    const refitMsgs: string[] = [];
+    const rb = await sasrecBehaviourTrainer(ds, split, { ...SMALL, epochs: 2, trainOn: 'train+valid' }, 3, (m) => refitMsgs.push(m));
+    expect(rb.info).toMatchObject({ trainOn: 'train+valid', bestEpoch: 2, epochsRun: 2 });
+    expect(rb.info.validNdcg10).toBeUndefined();
+    expect(refitMsgs.some((m) => /valid/.test(m))).toBe(false);
+    expect(Array.from(rb.data)).not.toEqual(Array.from(eb.data));
 
     const out = mkdtempSync(join(tmpdir(), 'sasrec-baseline-'));
     const dataDir = mkdtempSync(join(tmpdir(), 'sasrec-data-'));

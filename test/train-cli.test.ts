@@ -113,6 +113,19 @@ describe('eager train', () => {
     await expect(runTrain([dataDir, '--index', join(tmp, 'idx'), '--out', join(tmp, 'run-refit-bad'), '--config',
       writeConfig('refit-bad.json', { ...cfg, stopAt: 30 }), '--quiet'], deps())).rejects.toThrow(/stopAt: 30 is beyond maxSteps \(24\)/);
     expect(existsSync(join(tmp, 'run-refit-bad'))).toBe(false);
+    // an index whose behaviour embeddings trained on the validation targets serves a refit only
+    const refitIndex = async (dir: string) => {
+      const idx = await fakeIndexLoader(dataset.numItems)(dir);
+      return { ...idx, manifest: { ...idx.manifest, behaviour: { source: 'sasrec', trainOn: 'train+valid' } } };
+    };
+    await expect(runTrain([dataDir, '--index', 'idx', '--out', join(tmp, 'run-select-bad'), '--config', writeConfig('sel.json', baseConfig), '--quiet'],
+      { backend: fakeBackend(), loadIndex: refitIndex })).rejects.toThrow(/idx: its behaviour embeddings trained on the validation targets.*only a refit/);
+    expect(existsSync(join(tmp, 'run-select-bad', 'config.json'))).toBe(false);
+    expect(await runTrain([dataDir, '--index', 'idx', '--out', join(tmp, 'run-refit-idx'), '--config', writeConfig('refit.json', cfg), '--quiet'],
+      { backend: fakeBackend(), loadIndex: refitIndex })).toBe(0);
+    const garbled = async (dir: string) => ({ ...(await refitIndex(dir)), manifest: { numItems: dataset.numItems, behaviour: { trainOn: 'valid' } } });
+    await expect(runTrain([dataDir, '--index', 'idx', '--out', join(tmp, 'run-garbled'), '--config', writeConfig('sel.json', baseConfig), '--quiet'],
+      { backend: fakeBackend(), loadIndex: garbled })).rejects.toThrow(/idx\/manifest\.json: behaviour\.trainOn: expected "train" or "train\+valid", found "valid"/);
   });
 
   it('--resume after a crash reaches exactly the uninterrupted result', async () => {

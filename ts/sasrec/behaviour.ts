@@ -1,7 +1,10 @@
 /**
  * SASRec as the behaviour-embedding trainer of `eager index` (the `BehaviourTrainer` signature of
  * `ts/indexing/build.ts`): trains on the training parts, keeps the epoch with the best validation
- * NDCG@10 and returns its item table `E^b`.
+ * NDCG@10 and returns its item table `E^b`. With `trainOn: 'train+valid'` (the index of a refit,
+ * `bench:repro --refit-of <result> --refit-index`) it trains exactly `epochs` epochs on the
+ * training and validation targets and validates nothing; `eager train` lets only a refit use
+ * such an index (see `ts/run/train.ts`).
  */
 import type { LeaveOneOutSplit } from '../data/split.js';
 import type { Dataset } from '../data/types.js';
@@ -18,10 +21,6 @@ export async function sasrecBehaviourTrainer(
   onProgress: (message: string) => void,
 ): Promise<{ dim: number; data: Float32Array; info: Record<string, unknown> }> {
   const cfg = parseConfig(SasRecConfigSchema, { seed, ...sasrecConfig }, 'behaviour.sasrec config');
-  if (cfg.trainOn !== 'train') {
-    // The codes are fixed before model selection, which reads the validation targets.
-    throw new Error(`behaviour.sasrec config: trainOn: the index's SASRec trains on the training parts only, not "${cfg.trainOn}"`);
-  }
   const r = await trainSasRec(ds, split, cfg, {
     onEpoch: (e) => onProgress(
       `sasrec epoch ${e.epoch}: loss ${e.loss.toFixed(4)}` +
@@ -34,6 +33,7 @@ export async function sasrecBehaviourTrainer(
     data: r.embeddings,
     info: {
       model: 'sasrec',
+      trainOn: cfg.trainOn,
       config: r.config,
       bestEpoch: r.bestEpoch,
       epochsRun: r.epochs.length,
