@@ -18,7 +18,9 @@
  * `--refit-of <result.json>` is the second stage of the protocol: the selected run's config,
  * index and chosen step (all fixed on validation) are trained again from scratch with each user's
  * validation target as one more training target (`split.trainOn: "train+valid"`, what the paper's
- * released code trains on), and that model's test is evaluated once.
+ * released code trains on), and that model's test is evaluated once. With `--refit-index` the
+ * run's index is built again too, its SASRec trained on train + valid for the epochs its own build
+ * chose on validation.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -220,7 +222,10 @@ function refitIndexPlan(stage1IndexDir: string): { dir: string; config: Record<s
   return { dir: `${stage1IndexDir}-refit`, config: { ...config, behaviour: { source: 'sasrec', sasrec } }, epochs };
 }
 
-/** The EAGER half of a refit: the run's own config and index, `trainOn: train+valid`, `stopAt` its chosen update. */
+/**
+ * The EAGER half of a refit: the run's own config and index (with `--refit-index`, that index built
+ * again on train + valid), `trainOn: train+valid`, `stopAt` its chosen update.
+ */
 async function refitEager(root: string, flags: ReproFlags, of: EagerResult, refit: (step: number) => Refit, loadAtStart: number[]): Promise<EagerResult | undefined> {
   const stage1 = readJson<{ dataset: { path: string }; indexDir: string; train: Record<string, unknown> }>(join(of.run, 'config.json'));
   const train = stage1.train as { split?: Record<string, unknown>; eval?: Record<string, unknown> };
