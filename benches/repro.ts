@@ -28,12 +28,12 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
-import { IndexConfigSchema } from '../ts/indexing/config.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
 import { defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
 import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FILE } from './collect.js';
 import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
+import { canonical, planRefitIndex } from './refit-index.js';
 import { parseBenchResult, type EagerResult, type SasrecResult } from './results-schema.js';
 
 export const ReproFlagsSchema = z.object({
@@ -103,15 +103,6 @@ async function validateOnAllUsers(root: string, runDir: string): Promise<void> {
 
 function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-}
-
-/** Canonical JSON (sorted keys), so equal configs hash equally. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 function resolveDataset(root: string, dataset: string): { name: string; dir: string } {
@@ -196,31 +187,11 @@ async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Pr
   return 0;
 }
 
-type Refit = NonNullable<EagerResult['refit']>;
+/** What every refit records (an EAGER one may add `index`). */
+type Refit = Omit<NonNullable<EagerResult['refit']>, 'index'>;
 
-/**
- * The index of a refit with `--refit-index`: the selected run's index config, its SASRec trained
- * on train + valid for exactly the epochs the selected index's build chose on validation (same
- * seeds, same semantic embeddings; new behaviour embeddings, hence new behaviour codes), built
- * beside that index (`<index>-refit`, reused when it was built with this config before).
- */
-function refitIndexPlan(stage1IndexDir: string): { dir: string; config: Record<string, unknown>; epochs: number } {
-  const manifestPath = join(stage1IndexDir, 'manifest.json');
-  const manifest = readJson<{
-    config?: Record<string, unknown> & { behaviour?: { source?: string; sasrec?: Record<string, unknown> } };
-    behaviour?: { bestEpoch?: unknown };
-  }>(manifestPath);
-  const config = manifest.config;
-  if (config?.behaviour?.source !== 'sasrec') {
-    throw new UsageError(`--refit-index: ${manifestPath}: config.behaviour.source is ${JSON.stringify(config?.behaviour?.source)}, not "sasrec": nothing to train again`);
-  }
-  const epochs = manifest.behaviour?.bestEpoch;
-  if (typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) {
-    throw new UsageError(`--refit-index: ${manifestPath}: behaviour.bestEpoch is ${JSON.stringify(epochs)}, not the epoch its SASRec chose`);
-  }
-  const sasrec = { ...config.behaviour.sasrec, trainOn: 'train+valid', epochs };
-  return { dir: `${stage1IndexDir}-refit`, config: { ...config, behaviour: { source: 'sasrec', sasrec } }, epochs };
-}
+/** The name part that tells a refit with its index built again (run directory and result file). */
+const refitSuffix = (flags: ReproFlags): string => (flags.refitIndex ? '-with-index' : '');
 
 /**
  * The EAGER half of a refit: the run's own config and index (with `--refit-index`, that index built
@@ -233,18 +204,18 @@ async function refitEager(root: string, flags: ReproFlags, of: EagerResult, refi
     ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
     eval: { ...train.eval, finalCandidates: 1 },
   };
-  const index = flags.refitIndex ? refitIndexPlan(stage1.indexDir) : undefined;
+  const index = flags.refitIndex ? planRefitIndex(stage1.indexDir, flags.freshIndex) : undefined;
   const indexDir = index?.dir ?? stage1.indexDir;
-  const needIndex = index !== undefined && !sameIndexConfig(index.dir, index.config);
+  const needIndex = index?.build === true;
   const indexArgs = ['index', stage1.dataset.path, '--out', indexDir, '--config', `${indexDir}.config.json`];
-  const runDir = join(dirname(of.run), `${of.configName}-refit${index ? '-with-index' : ''}-${stamp()}`);
+  const runDir = join(dirname(of.run), `${of.configName}-refit${refitSuffix(flags)}-${stamp()}`);
   const cfgPath = `${runDir}.train.json`;
   const args = ['train', stage1.dataset.path, '--index', indexDir, '--out', runDir, '--config', cfgPath];
   if (flags.dryRun) {
     console.log(JSON.stringify({ of: of.run, ...(index ? { index: needIndex ? { config: index.config, command: indexArgs } : `reuse ${indexDir}` } : {}), train: refitTrain, command: args }, null, 2));
     return undefined;
   }
-  preflight(root, defaultBenchConfig(), 'cli');
+  preflight(root, index ? { ...defaultBenchConfig(), index: index.config } : defaultBenchConfig(), needIndex ? 'index' : 'cli');
   let indexCommandSeconds = 0;
   if (index && needIndex) {
     writeJsonAtomic(`${indexDir}.config.json`, index.config);
@@ -260,14 +231,6 @@ async function refitEager(root: string, flags: ReproFlags, of: EagerResult, refi
     indexConfig: index?.config ?? of.config.index, indexReused: !needIndex, indexCommandSeconds, trainCommandSeconds: r.seconds, loadAtStart,
   });
   return { ...result, refit: { ...refit(of.selection.bestStep), ...(index ? { index: { behaviourEpochs: index.epochs } } : {}) } };
-}
-
-/** Whether `dir` holds a finished index built with `config` (compared with defaults filled in). */
-function sameIndexConfig(dir: string, config: Record<string, unknown>): boolean {
-  const path = join(dir, 'manifest.json');
-  if (!existsSync(path)) return false;
-  const built = IndexConfigSchema.safeParse(readJson<{ config?: unknown }>(path).config);
-  return built.success && canonical(built.data) === canonical(IndexConfigSchema.parse(config));
 }
 
 /** The SASRec half of a refit: its config with `trainOn: train+valid` for exactly its chosen epochs. */
@@ -306,7 +269,7 @@ async function reproRefit(root: string, flags: ReproFlags): Promise<number> {
   if (flags.refitIndex && of.kind !== 'eager') throw new UsageError(`--refit-index: ${ofPath} is a ${of.kind} result; only an EAGER run has an index`);
   const result = of.kind === 'eager' ? await refitEager(root, flags, of, refit, loadAtStart) : await refitSasrec(root, flags, of, refit, loadAtStart);
   if (!result) return 0; // --dry-run
-  const out = join(resolve(root, flags.results), 'refit', `${of.dataset}-${of.configName}${flags.refitIndex ? '-with-index' : ''}.json`);
+  const out = join(resolve(root, flags.results), 'refit', `${of.dataset}-${of.configName}${refitSuffix(flags)}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeJsonAtomic(out, parseBenchResult(result, out));
   printSummary(out, result.test, 'test (once, refit)');

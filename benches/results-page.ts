@@ -395,7 +395,7 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
   const isExtension = (r: EagerResult) => configOf(r).role === 'extension';
   // the first refit of each group is the group's row (bold); the others name their config
   const eagerName = (r: EagerResult, i: number) => {
-    const name = `EAGER${isExtension(r) ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit${r.refit!.index ? ' with its index' : ''}`;
+    const name = `EAGER${isExtension(r) ? ` + ${configOf(r).label} (extension)` : ''}, this project, refit${r.refit!.index ? ', index rebuilt on train + valid' : ''}`;
     return i === eager.findIndex((x) => isExtension(x) === isExtension(r)) ? `**${name}**` : `${name} (\`${r.configName}\`)`;
   };
   eager.forEach((r, i) => rows(eagerName(r, i), r.test));
@@ -531,7 +531,7 @@ function datasetSection(
     if (main) add('EAGER (ours, full)', main.test.full);
     if (main && Object.keys(main.test['exclude-history']).length) add('EAGER (ours, excl. history)', main.test['exclude-history']);
     if (extension) add('EAGER + extension (ours, full)', extension.test.full);
-    const eagerRefit = eagerRefitsOf(ds, refits, configOf).find((r) => configOf(r).role === 'main');
+    const eagerRefit = eagerRefitsOf(ds, refits, configOf).find((r) => configOf(r).role === 'main' && !r.refit?.index);
     if (eagerRefit) add('EAGER refit on train + valid (ours, full)', eagerRefit.test.full);
     if (sasrec) add('SASRec (ours, full)', sasrec.test.full);
     const name = `bars-${ds}.svg`;

@@ -130,7 +130,7 @@ export const SasrecResultSchema = z.object({
   wallSeconds: z.record(z.string(), z.number()),
   config: z.unknown(),
   curves: z.object({ epochs: z.array(z.record(z.string(), z.number())) }).optional(),
-  refit: RefitSchema.optional(),
+  refit: RefitSchema.extend({ index: z.undefined({ error: 'a SASRec refit has no index to rebuild' }).optional() }).optional(),
   provenance: ProvenanceSchema,
 });
 export type SasrecResult = z.infer<typeof SasrecResultSchema>;

@@ -96,6 +96,20 @@ describe('index build', () => {
     writeFileSync(path, JSON.stringify({ codes: { k: 1 } }));
     expect(() => readIndexConfig(path)).toThrow(/cfg\.json: codes\.k/);
     expect(IndexConfigSchema.safeParse({ semantic: { encoder: 'bert' } }).success).toBe(false);
+    writeFileSync(path, JSON.stringify({ split: { trainOn: 'train+valid' } }));
+    expect(() => readIndexConfig(path)).toThrow(/cfg\.json: split\.trainOn: the index always splits off validation and test; set behaviour\.sasrec\.trainOn/);
+  });
+
+  it('records what a behaviour file trained on when its SASRec baseline directory says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eager-index-'));
+    const cfg = { behaviour: { source: 'file' as const, path: behaviourFile(dir) }, semantic: { encoder: 'tfidf-svd' as const, tfidfDim: 8 }, codes: { k: 8 } };
+    expect((await buildIndex(ds, cfg)).manifest.behaviour).toMatchObject({ source: 'file', trainOn: 'train' });
+    writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ model: 'sasrec', config: { trainOn: 'train+valid' } }));
+    expect((await buildIndex(ds, cfg)).manifest.behaviour).toMatchObject({ source: 'file', trainOn: 'train+valid' });
+    writeFileSync(join(dir, 'metrics.json'), JSON.stringify({ config: { trainOn: 'valid' } }));
+    await expect(buildIndex(ds, cfg)).rejects.toThrow(/metrics\.json: config\.trainOn: expected "train" or "train\+valid", found "valid"/);
+    writeFileSync(join(dir, 'metrics.json'), 'not ours');
+    expect((await buildIndex(ds, cfg)).manifest.behaviour).toMatchObject({ trainOn: 'train' });
   });
 
   it('loadIndex names a missing index directory', async () => {

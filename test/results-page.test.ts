@@ -397,6 +397,10 @@ describe('results page: refits', () => {
     const before = sasrec.result.test.full['ndcg@10']!;
     sasrec.result.refit = { of: 'benches/results/beauty-sasrec.json', step: 12, selectedTest: structuredClone(sasrec.result.test) };
     sasrec.result.test.full['ndcg@10'] = 0.0444;
+    // only an EAGER refit can say its index was rebuilt
+    const sasrecRefit = sasrec.result.refit;
+    expect(() => parseBenchResult({ ...sasrec.result, refit: { ...sasrecRefit, index: { behaviourEpochs: 3 } } }, 'sasrec-refit.json'))
+      .toThrow(/sasrec-refit\.json.*a SASRec refit has no index to rebuild/s);
     const simple = structuredClone(others.find((r) => r.result.kind === 'simple')!);
     if (simple.result.kind !== 'simple') throw new Error('fixture');
     const transition = simple.result.models['item-transition']!;
@@ -443,7 +447,7 @@ describe('results page: refits', () => {
     const idxPage = (await buildResultsPage([...withSimple, main], { configs, refits: [withIndex, refit] })).markdown;
     const idxTable = idxPage.slice(idxPage.indexOf('**Refit on the training'), idxPage.indexOf('## Sports'));
     expect(idxTable).toMatch(/\| \*\*EAGER, this project, refit\*\* \| full \| [^\n]* \| 0\.0470 \|/);
-    expect(idxTable).toMatch(/\| EAGER, this project, refit with its index \(`eager-cpu-wide`\) \| full \| [^\n]* \| 0\.0512 \|/);
+    expect(idxTable).toMatch(/\| EAGER, this project, refit, index rebuilt on train \+ valid \(`eager-cpu-wide`\) \| full \| [^\n]* \| 0\.0512 \|/);
     expect(idxTable.indexOf('0.0470 |')).toBeLessThan(idxTable.indexOf('0.0512 |'));
     expect(idxTable).toContain('`eager-cpu-wide` refit at its chosen update 4500 (index built again, its SASRec trained on train + valid for the 21 epochs its own build chose');
     // no refits: no table

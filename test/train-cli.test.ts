@@ -120,12 +120,18 @@ describe('eager train', () => {
     };
     await expect(runTrain([dataDir, '--index', 'idx', '--out', join(tmp, 'run-select-bad'), '--config', writeConfig('sel.json', baseConfig), '--quiet'],
       { backend: fakeBackend(), loadIndex: refitIndex })).rejects.toThrow(/idx: its behaviour embeddings trained on the validation targets.*only a refit/);
-    expect(existsSync(join(tmp, 'run-select-bad', 'config.json'))).toBe(false);
+    expect(existsSync(join(tmp, 'run-select-bad'))).toBe(false);
     expect(await runTrain([dataDir, '--index', 'idx', '--out', join(tmp, 'run-refit-idx'), '--config', writeConfig('refit.json', cfg), '--quiet'],
       { backend: fakeBackend(), loadIndex: refitIndex })).toBe(0);
+    // evaluating or serving: the refit with its index is fine, a run that selected on validation is refused such an index
+    expect(await runEval([join(tmp, 'run-refit-idx'), '--json'], { backend: fakeBackend(), loadIndex: refitIndex })).toBe(0);
+    await expect(runEval([join(tmp, 'run-a'), '--index', 'idx-refit', '--json'], { backend: fakeBackend(), loadIndex: refitIndex }))
+      .rejects.toThrow(/idx-refit: its behaviour embeddings trained on the validation targets.*only a refit/);
     const garbled = async (dir: string) => ({ ...(await refitIndex(dir)), manifest: { numItems: dataset.numItems, behaviour: { trainOn: 'valid' } } });
-    await expect(runTrain([dataDir, '--index', 'idx', '--out', join(tmp, 'run-garbled'), '--config', writeConfig('sel.json', baseConfig), '--quiet'],
-      { backend: fakeBackend(), loadIndex: garbled })).rejects.toThrow(/idx\/manifest\.json: behaviour\.trainOn: expected "train" or "train\+valid", found "valid"/);
+    for (const [out, c] of [['run-garbled', baseConfig], ['run-garbled-refit', cfg]] as const) {
+      await expect(runTrain([dataDir, '--index', 'idx', '--out', join(tmp, out), '--config', writeConfig('g.json', c), '--quiet'],
+        { backend: fakeBackend(), loadIndex: garbled })).rejects.toThrow(/idx\/manifest\.json: behaviour\.trainOn: expected "train" or "train\+valid", found "valid"/);
+    }
   });
 
   it('--resume after a crash reaches exactly the uninterrupted result', async () => {

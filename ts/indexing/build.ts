@@ -1,11 +1,13 @@
 /**
- * The item-indexing stage: behaviour embeddings (SASRec on the training part, or a file),
+ * The item-indexing stage: behaviour embeddings (SASRec on the training part, or on train + valid
+ * for a refit's index; or a file),
  * semantic embeddings (MiniLM / tfidf-svd / file, cached), and a hierarchical k-means code table
  * + prefix trie for each. `writeIndex` / `loadIndex` persist it.
  */
 import { mkdirSync, readFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join, resolve, dirname, basename } from 'node:path';
+import { TrainOnSchema, type TrainOn } from '../config/data.js';
 import { leaveOneOutSplit, type LeaveOneOutSplit } from '../data/split.js';
 import type { Dataset } from '../data/types.js';
 import { embedItems, loadEmbeddingFile } from '../embed/index.js';
@@ -23,7 +25,7 @@ export interface IndexProgress {
   message: string;
 }
 
-/** Trains behaviour embeddings on the training part (default: SASRec, `ts/sasrec/behaviour.ts`). */
+/** Trains behaviour embeddings (default: SASRec, `ts/sasrec/behaviour.ts`; its `trainOn` says on what). */
 export type BehaviourTrainer = (
   ds: Dataset,
   split: LeaveOneOutSplit,
@@ -82,6 +84,26 @@ function readPackageVersion(): string {
   return 'unknown';
 }
 
+/**
+ * What a behaviour-embedding file trained on: an `eager baseline sasrec` directory says so in its
+ * `metrics.json` (`config.trainOn`; a SASRec refit writes "train+valid"); a file without one counts
+ * as trained on the training parts.
+ */
+function embeddingFileTrainOn(path: string): TrainOn {
+  const metricsPath = join(dirname(resolve(path)), 'metrics.json');
+  if (!existsSync(metricsPath)) return 'train';
+  let metrics: { config?: { trainOn?: unknown } };
+  try {
+    metrics = JSON.parse(readFileSync(metricsPath, 'utf8')) as typeof metrics;
+  } catch {
+    return 'train'; // not an `eager baseline sasrec` record
+  }
+  if (metrics?.config?.trainOn === undefined) return 'train';
+  const parsed = TrainOnSchema.safeParse(metrics.config.trainOn);
+  if (!parsed.success) throw new Error(`${metricsPath}: config.trainOn: expected "train" or "train+valid", found ${JSON.stringify(metrics.config.trainOn)}`);
+  return parsed.data;
+}
+
 /** Builds both streams' embeddings and codes for a dataset. */
 export async function buildIndex(
   ds: Dataset,
@@ -95,7 +117,8 @@ export async function buildIndex(
   const timings: Record<string, number> = {};
   const t = () => performance.now();
 
-  // Behaviour embeddings: trained on the training part only (never validation or test targets).
+  // Behaviour embeddings: trained on the training part (a refit's index: train + valid; `eager
+  // train` refuses that index for a run that selects on validation), never on a test target.
   let t0 = t();
   let behaviour: { dim: number; data: Float32Array; info: Record<string, unknown> };
   if (cfg.behaviour.source === 'file') {
@@ -107,7 +130,7 @@ export async function buildIndex(
     // The path alone does not identify the embeddings (a file can be overwritten after the
     // build), so the manifest also records a hash of the rows as loaded.
     const dataSha256 = `sha256:${createHash('sha256').update(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength)).digest('hex')}`;
-    behaviour = { dim: m.cols, data: m.data, info: { source: 'file', path: resolve(path), dataSha256 } };
+    behaviour = { dim: m.cols, data: m.data, info: { source: 'file', path: resolve(path), dataSha256, trainOn: embeddingFileTrainOn(path) } };
   } else {
     const train = deps.trainBehaviour ?? (await import('../sasrec/behaviour.js')).sasrecBehaviourTrainer;
     behaviour = await train(ds, split, cfg.behaviour.sasrec, cfg.seed, (m) => say('behaviour', m));

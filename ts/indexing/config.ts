@@ -8,7 +8,7 @@ import { ItemTextTemplateSchema, SplitConfigSchema } from '../config/data.js';
 import { EmbedConfigSchema } from '../embed/config.js';
 import { BuildCodesOptionsSchema } from '../codes/config.js';
 
-/** Behaviour embeddings: trained SASRec (on the training part only) or a precomputed file. */
+/** Behaviour embeddings: trained SASRec (on the training part; train + valid for a refit's index) or a precomputed file. */
 export const BehaviourSourceSchema = z.discriminatedUnion('source', [
   z.object({
     source: z.literal('sasrec'),
@@ -25,7 +25,11 @@ export type BehaviourSource = z.infer<typeof BehaviourSourceSchema>;
 
 export const IndexConfigSchema = z.object({
   seed: z.number().int().min(0).default(2024).describe('seed of every random draw of the index build'),
-  split: SplitConfigSchema.prefault({}),
+  split: SplitConfigSchema.extend({
+    // The index's split only holds out the validation and test targets; what SASRec trains on is behaviour.sasrec.trainOn.
+    trainOn: z.literal('train', { error: 'the index always splits off validation and test; set behaviour.sasrec.trainOn to train its SASRec on train + valid' })
+      .default('train'),
+  }).prefault({}),
   text: ItemTextTemplateSchema.prefault({}),
   behaviour: BehaviourSourceSchema.prefault({ source: 'sasrec' }),
   semantic: EmbedConfigSchema.prefault({ cacheDir: '.cache/embeddings' }),

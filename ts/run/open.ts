@@ -6,6 +6,7 @@ import { loadDataset, type LoadedDataset } from '../data/load.js';
 import { leaveOneOutSplit, type LeaveOneOutSplit } from '../data/split.js';
 import { resolveDeps, type RunDeps } from './backend.js';
 import { datasetFingerprint } from './fingerprint.js';
+import { checkIndexForRun } from './index-train-on.js';
 import { loadRun, RunDirError, type Checkpoint, type LoadedRun } from './layout.js';
 import type { LoadedIndex, RunModel } from './types.js';
 
@@ -35,10 +36,12 @@ export async function openRunModel(runDir: string, opts: OpenRunOptions = {}): P
   if (deps.backend.name !== run.config.backend) {
     throw new RunDirError(run.paths.config, `was trained with model backend '${run.config.backend}', not '${deps.backend.name}'`);
   }
-  const index = await deps.loadIndex(opts.indexDir ?? run.config.indexDir);
+  const indexDir = opts.indexDir ?? run.config.indexDir;
+  const index = await deps.loadIndex(indexDir);
   if (index.numItems !== run.config.numItems) {
     throw new RunDirError(run.paths.config, `index has ${index.numItems} items, the run was trained on ${run.config.numItems}`);
   }
+  checkIndexForRun(index, indexDir, run.config.train.split.trainOn);
   const model = await deps.backend.load({
     dir: checkpoint.dir, config: run.config.train.model, index, seed: run.config.train.seed,
     maxHistory: run.config.maxHistory, withTrainingState: false,

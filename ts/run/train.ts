@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadDataset } from '../data/load.js';
-import { TrainOnSchema, type TrainOn } from '../config/data.js';
 import { leaveOneOutSplit } from '../data/split.js';
 import type { Dataset } from '../data/types.js';
 import { runTrainingLoop, type LoopState } from '../train/loop.js';
@@ -16,6 +15,7 @@ import { resolveDeps, type RunDeps } from './backend.js';
 import { RunConfigError, type TrainConfig } from './config.js';
 import { evaluateModel, sampleSubset } from './evaluate.js';
 import { datasetFingerprint } from './fingerprint.js';
+import { checkIndexForRun } from './index-train-on.js';
 import { writeJsonAtomic } from '../util/fs.js';
 import {
   candidateDir, loadRun, pointBestAt, readCandidates, readCheckpoint, RunDirError, RunPaths, saveCandidate, saveCheckpoint, truncateCandidates,
@@ -49,17 +49,6 @@ export interface TrainRunOptions extends RunDeps {
 
 /** The outcome: results when finished, or `interrupted` (Ctrl-C; resumable). */
 export type TrainOutcome = { interrupted: false; results: RunResults } | { interrupted: true; step: number };
-
-/**
- * What an index's behaviour embeddings trained on (`manifest.behaviour.trainOn`, written since
- * 0.15.0; older indexes and embeddings from a file: the training parts).
- */
-function indexTrainOn(index: LoadedIndex, indexDir: string): TrainOn {
-  const b = index.manifest.behaviour as { trainOn?: unknown } | undefined;
-  const parsed = TrainOnSchema.safeParse(b?.trainOn ?? 'train');
-  if (!parsed.success) throw new RunConfigError(`${indexDir}/manifest.json: behaviour.trainOn: expected "train" or "train+valid", found ${JSON.stringify(b?.trainOn)}`);
-  return parsed.data;
-}
 
 function runItems(ds: Dataset): RunItems {
   const titles: (string | null)[] = [null];
@@ -131,11 +120,7 @@ export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): P
     throw new RunConfigError(`index ${indexDir} was built from another dataset than ${datasetPath} `
       + `(fingerprint ${indexFp} != ${fingerprint}): rebuild it with \`eager index\``);
   }
-  if (cfg.split.trainOn === 'train' && indexTrainOn(index, indexDir) !== 'train') {
-    // Selection reads the validation targets; codes and embeddings that saw them would bias it.
-    throw new RunConfigError(`index ${indexDir}: its behaviour embeddings trained on the validation targets `
-      + '(behaviour.trainOn "train+valid"): only a refit (split.trainOn "train+valid") may use it');
-  }
+  checkIndexForRun(index, indexDir, cfg.split.trainOn);
   const modelConfig = deps.backend.parseConfig(cfg.model);
   if (!runConfig) {
     runConfig = {
