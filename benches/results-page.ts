@@ -227,7 +227,10 @@ const PROTOCOL = `## Protocol and model selection
   holds the validation targets, so \`eager eval --split valid\` refuses it. The test target never trains. SASRec is refit the
   same way for its chosen number of epochs, and the count baselines are counted again on train + valid. The paper's released
   code trains on exactly these targets (it has no validation split); the test targets are the most recent interactions, and
-  the validation targets are the interactions nearest to them in time, which is why a refit helps every model.`;
+  the validation targets are the interactions nearest to them in time, which is why a refit helps every model. A refit
+  labelled "index rebuilt on train + valid" (\`--refit-index\`) also trains the index's SASRec again on train + valid, for
+  the epochs its own build chose, before training on the new codes; such an index is refused to any run that selects on
+  validation.`;
 
 const DIFFERENCES = `## Differences from the paper's setup
 
