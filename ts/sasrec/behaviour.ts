@@ -4,7 +4,7 @@
  * NDCG@10 and returns its item table `E^b`. With `trainOn: 'train+valid'` (the index of a refit,
  * `bench:repro --refit-of <result> --refit-index`) it trains exactly `epochs` epochs on the
  * training and validation targets and validates nothing; `eager train` lets only a refit use
- * such an index (see `ts/run/train.ts`).
+ * such an index (`ts/run/index-train-on.ts`).
  */
 import type { LeaveOneOutSplit } from '../data/split.js';
 import type { Dataset } from '../data/types.js';
