@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { UsageError } from '../ts/cli/flags.js';
 import { parseConfig } from '../ts/config/data.js';
 import { IndexConfigSchema } from '../ts/indexing/config.js';
+import { canonical } from './bench-config.js';
 import { readJson } from './collect.js';
 
 /** What `--refit-index` builds, and whether an earlier build can be reused. */
@@ -25,15 +26,6 @@ interface Manifest {
   config?: Record<string, unknown> & { behaviour?: { source?: string; sasrec?: Record<string, unknown> } };
   behaviour?: { bestEpoch?: unknown; trainOn?: unknown };
   datasetFingerprint?: unknown;
-}
-
-/** Canonical JSON (sorted keys), so equal configs compare equal. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 /** The plan for the selected index at `stage1IndexDir`; `fresh` rebuilds even a matching index. */

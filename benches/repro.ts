@@ -29,11 +29,11 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
-import { defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
+import { canonical, defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
 import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FILE } from './collect.js';
 import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
-import { canonical, planRefitIndex } from './refit-index.js';
+import { planRefitIndex } from './refit-index.js';
 import { parseBenchResult, type EagerResult, type SasrecResult } from './results-schema.js';
 
 export const ReproFlagsSchema = z.object({
