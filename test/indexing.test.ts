@@ -129,4 +129,24 @@ describe('index build with the default behaviour trainer', () => {
     expect(built.manifest.behaviour).toMatchObject({ source: 'sasrec', dim: 8 });
     expect(built.behaviour.codes.numItems).toBe(40);
   });
+
+  it('hands the behaviour trainer the validation part only, never the test targets', async () => {
+    const small = generateSynthetic({ numItems: 40, numUsers: 60, seed: 2 });
+    const seen: string[][] = [];
+    const built = await buildIndex(small, {
+      behaviour: { source: 'sasrec', sasrec: {} },
+      semantic: { encoder: 'tfidf-svd', tfidfDim: 8 },
+      codes: { k: 8 },
+    }, {
+      trainBehaviour: async (d, split) => {
+        seen.push(Object.keys(split));
+        // 60 users, one validation target each (every synthetic user has at least 3 items)
+        expect(split.valid.size).toBe(60);
+        const rng = new SeededRandom(4);
+        return { dim: 4, data: new Float32Array(d.numItems * 4).map(() => rng.next()), info: { model: 'stub' } };
+      },
+    });
+    expect(seen).toEqual([['valid']]);
+    expect(built.manifest.behaviour).toMatchObject({ source: 'sasrec', model: 'stub' });
+  });
 });

@@ -25,10 +25,14 @@ export interface IndexProgress {
   message: string;
 }
 
-/** Trains behaviour embeddings (default: SASRec, `ts/sasrec/behaviour.ts`; its `trainOn` says on what). */
+/**
+ * Trains behaviour embeddings (default: SASRec, `ts/sasrec/behaviour.ts`; its `trainOn` says on
+ * what). It is handed the validation part of the split only: an index build never sees a test
+ * target.
+ */
 export type BehaviourTrainer = (
   ds: Dataset,
-  split: LeaveOneOutSplit,
+  split: Pick<LeaveOneOutSplit, 'valid'>,
   sasrecConfig: Record<string, unknown>,
   seed: number,
   onProgress: (message: string) => void,
@@ -133,7 +137,7 @@ export async function buildIndex(
     behaviour = { dim: m.cols, data: m.data, info: { source: 'file', path: resolve(path), dataSha256, trainOn: embeddingFileTrainOn(path) } };
   } else {
     const train = deps.trainBehaviour ?? (await import('../sasrec/behaviour.js')).sasrecBehaviourTrainer;
-    behaviour = await train(ds, split, cfg.behaviour.sasrec, cfg.seed, (m) => say('behaviour', m));
+    behaviour = await train(ds, { valid: split.valid }, cfg.behaviour.sasrec, cfg.seed, (m) => say('behaviour', m));
     behaviour.info = { source: 'sasrec', ...behaviour.info };
   }
   timings.behaviourSeconds = (t() - t0) / 1000;

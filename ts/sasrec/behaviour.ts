@@ -15,7 +15,7 @@ import { trainSasRec } from './train.js';
 /** `(ds, split, sasrecConfig, seed, onProgress) => { dim, data, info }`. */
 export async function sasrecBehaviourTrainer(
   ds: Dataset,
-  split: LeaveOneOutSplit,
+  split: Pick<LeaveOneOutSplit, 'valid'>,
   sasrecConfig: Record<string, unknown>,
   seed: number,
   onProgress: (message: string) => void,

@@ -1,6 +1,7 @@
 /**
  * Training SASRec on the training parts of a leave-one-out split, with early stopping on
- * validation NDCG@10 and test metrics computed once, at the end, from the best epoch.
+ * validation NDCG@10. Training sees only the validation part of the split (its type says so);
+ * the test metrics are the caller's to compute, once, with {@link evaluateSasRec}.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,8 +59,6 @@ export interface SasRecResult {
   dim: number;
   /** The best epoch's validation (absent in a refit, which trains on the validation targets). */
   valid?: SasRecSplitMetrics;
-  /** Computed once, after training, from the best epoch. */
-  test: SasRecSplitMetrics;
   trainSeconds: number;
   /** The trained native model holding the best weights (for saving or scoring). */
   model: NativeSasRec;
@@ -105,13 +104,15 @@ function selectionScore(m: SasRecSplitMetrics, mode: SasRecConfig['selectMode'])
 
 /**
  * Trains SASRec on the training parts of `ds` (never a validation or test target), validates
- * every `evalEvery` epochs, stops after `patience` validations without improvement, restores the
- * best epoch and evaluates the test split once. A refit (`trainOn: 'train+valid'`) trains exactly
- * `epochs` epochs on the training and validation targets, validates nothing and tests the end.
+ * every `evalEvery` epochs, stops after `patience` validations without improvement and restores
+ * the best epoch. A refit (`trainOn: 'train+valid'`) trains exactly `epochs` epochs on the
+ * training and validation targets and validates nothing. It never reads the test targets: a
+ * caller that reports test (`eager baseline sasrec`) evaluates `split.test` once, itself, with
+ * {@link evaluateSasRec}; the index build (`sasrecBehaviourTrainer`) never does.
  */
 export async function trainSasRec(
   ds: Pick<Dataset, 'numItems' | 'sequences'>,
-  split: LeaveOneOutSplit,
+  split: Pick<LeaveOneOutSplit, 'valid'>,
   config: SasRecConfigInput = {},
   opts: TrainSasRecOptions = {},
 ): Promise<SasRecResult> {
@@ -159,7 +160,6 @@ export async function trainSasRec(
       if (!best.valid) throw new Error('sasrec: no validation was run');
       callNative(() => model.load(bestPath));
     }
-    const test = await evaluateSasRec(model, split.test, ks);
     return {
       config: cfg,
       bestEpoch: best.epoch,
@@ -167,7 +167,6 @@ export async function trainSasRec(
       embeddings: callNative(() => model.embeddings()),
       dim: cfg.hidden,
       ...(best.valid ? { valid: best.valid } : {}),
-      test,
       trainSeconds,
       model,
     };
