@@ -29,6 +29,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
+import { waitForUnlock } from '../ts/util/lock.js';
 import { canonical, defaultBenchConfig, readBenchConfig, type BenchConfig } from './bench-config.js';
 import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FILE } from './collect.js';
 import { simpleBaselinesResult } from './simple.js';
@@ -123,6 +124,16 @@ function preflight(root: string, cfg: BenchConfig, needs: 'index' | 'cli'): void
   }
 }
 
+/**
+ * Waits while another process (`eager index` of a parallel bench run) is writing `indexDir`, so
+ * that runs started side by side on one dataset build its index once and reuse it.
+ */
+async function waitForIndex(indexDir: string): Promise<void> {
+  await waitForUnlock(indexDir, {
+    onWait: (h) => process.stderr.write(`waiting for ${h.what} (pid ${h.pid}) to finish writing ${indexDir}\n`),
+  });
+}
+
 /** The EAGER pipeline: index (or reuse), train, collect. Returns the exit code. */
 async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Promise<number> {
   const loadAtStart = loadAverage();
@@ -147,6 +158,7 @@ async function reproEager(root: string, flags: ReproFlags, cfg: BenchConfig): Pr
     runDir = join(work, 'runs', `${cfg.name}-${stamp()}`);
     const indexCfgPath = `${indexDir}.config.json`;
     const trainCfgPath = `${runDir}.train.json`;
+    if (!flags.dryRun) await waitForIndex(indexDir);
     const needIndex = flags.freshIndex || !existsSync(join(indexDir, 'manifest.json'));
     const indexArgs = ['index', ds.dir, '--out', indexDir, '--config', indexCfgPath];
     const trainArgs = ['train', ds.dir, '--index', indexDir, '--out', runDir, '--config', trainCfgPath];
@@ -204,6 +216,7 @@ async function refitEager(root: string, flags: ReproFlags, of: EagerResult, refi
     ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
     eval: { ...train.eval, finalCandidates: 1 },
   };
+  if (flags.refitIndex && !flags.dryRun) await waitForIndex(`${stage1.indexDir}-refit`);
   const index = flags.refitIndex ? planRefitIndex(stage1.indexDir, flags.freshIndex) : undefined;
   const indexDir = index?.dir ?? stage1.indexDir;
   const needIndex = index?.build === true;

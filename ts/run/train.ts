@@ -17,6 +17,7 @@ import { evaluateModel, sampleSubset } from './evaluate.js';
 import { datasetFingerprint } from './fingerprint.js';
 import { checkIndexForRun } from './index-train-on.js';
 import { writeJsonAtomic } from '../util/fs.js';
+import { withLock } from '../util/lock.js';
 import {
   candidateDir, loadRun, pointBestAt, readCandidates, readCheckpoint, RunDirError, RunPaths, saveCandidate, saveCheckpoint, truncateCandidates,
   truncateLog, writeRunConfig, writeRunItems, writeRunResults,
@@ -63,6 +64,12 @@ function runItems(ds: Dataset): RunItems {
 
 /** Trains (or resumes) a run. */
 export async function trainRun(req: TrainRequest, opts: TrainRunOptions = {}): Promise<TrainOutcome> {
+  // One process per run directory: a second `eager train` (or a `--resume` while the first is
+  // still training) fails at once with EAGER_LOCKED instead of interleaving checkpoints.
+  return withLock(req.out, 'eager train', () => trainRunLocked(req, opts));
+}
+
+async function trainRunLocked(req: TrainRequest, opts: TrainRunOptions): Promise<TrainOutcome> {
   const log = opts.log ?? (() => {});
   const tStart = performance.now();
   const seconds: Record<string, number> = {};
