@@ -204,6 +204,9 @@ export interface EagerStepResult {
   conSemantic?: number
   recon?: number
   recog?: number
+  /** History unlikelihood per stream (extension, `historyUnlikelihood` > 0). */
+  histBehaviour?: number
+  histSemantic?: number
 }
 
 /** One stream's inputs: its code table and (for the contrastive task) pretrained embeddings. */

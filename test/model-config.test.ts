@@ -15,6 +15,7 @@ describe('EagerConfigSchema', () => {
     expect(c.device).toBe('cpu');
     expect(c.pretrainedInputs).toEqual({ behaviour: false, semantic: false });
     expect(c.labelSmoothing).toBe(0);
+    expect(c.historyUnlikelihood).toBe(0);
   });
 
   it('applies presets under the given fields', () => {
@@ -41,6 +42,8 @@ describe('EagerConfigSchema', () => {
     expect(paths({ dropout: 1 })).toContain('dropout');
     expect(paths({ labelSmoothing: 1 })).toContain('labelSmoothing');
     expect(paths({ labelSmoothing: -0.1 })).toContain('labelSmoothing');
+    expect(paths({ historyUnlikelihood: -1 })).toContain('historyUnlikelihood');
+    expect(paths({ historyUnlikelihood: 1e4 })).toContain('historyUnlikelihood');
     expect(paths({ gct: { form: 'l2' } })).toContain('gct.form');
     expect(paths({ hiden: 3 }).length).toBeGreaterThan(0);
     expect(paths({ device: 'tpu' })).toContain('device');

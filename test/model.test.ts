@@ -79,6 +79,16 @@ describe('EagerModel (native)', () => {
     expect(a.step).toBe(41);
   });
 
+  it('history unlikelihood (extension) reports one term per stream and is off by default', async () => {
+    const off = await tiny(2).trainStep(batch());
+    expect(off.histBehaviour).toBeUndefined();
+    const on = await tiny(2, { ...tinyConfig, historyUnlikelihood: 0.5 }).trainStep(batch());
+    expect(on.histBehaviour).toBeGreaterThan(0);
+    expect(on.histSemantic).toBeGreaterThan(0);
+    expect(on.total).not.toBe(off.total);
+    expect(() => tiny(2, { ...tinyConfig, historyUnlikelihood: -1 })).toThrow(/historyUnlikelihood/);
+  });
+
   it('ablations are configs: semantic only has no behaviour or transfer losses', async () => {
     const m = tiny(1, { ...tinyConfig, streams: { behaviour: false }, stt: { enabled: false } });
     const r = await m.trainStep(batch());

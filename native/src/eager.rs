@@ -51,6 +51,9 @@ pub struct EagerStepResult {
     pub con_semantic: Option<f64>,
     pub recon: Option<f64>,
     pub recog: Option<f64>,
+    /// History unlikelihood per stream (extension, `historyUnlikelihood` > 0).
+    pub hist_behaviour: Option<f64>,
+    pub hist_semantic: Option<f64>,
 }
 
 fn step_result(step: u64, lr: f64, grad_norm: f64, l: &LossParts) -> EagerStepResult {
@@ -66,6 +69,8 @@ fn step_result(step: u64, lr: f64, grad_norm: f64, l: &LossParts) -> EagerStepRe
         con_semantic: f(l.con_semantic),
         recon: f(l.recon),
         recog: f(l.recog),
+        hist_behaviour: f(l.hist_behaviour),
+        hist_semantic: f(l.hist_semantic),
     }
 }
 

@@ -89,6 +89,12 @@ export const EagerConfigSchema = z
     layerNormEps: z.number().positive().default(1e-12).describe('LayerNorm ε'),
     initStd: z.number().positive().default(0.02).describe('std of the normal weight init'),
     labelSmoothing: prob('label smoothing ε of the code-generation cross-entropy (0 = the paper\'s loss)').default(0),
+    historyUnlikelihood: z
+      .number()
+      .min(0)
+      .max(1000)
+      .default(0)
+      .describe('λ3 of the history unlikelihood term (extension, 0 = the paper\'s loss): per sample one item of its own history, the unlikelihood of that item\'s last code token given its own prefix'),
     streams: StreamsSchema.prefault({}),
     gct: GctSchema.prefault({}),
     stt: SttSchema.prefault({}),

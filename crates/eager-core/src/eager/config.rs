@@ -205,6 +205,11 @@ pub struct EagerConfig {
     /// Label smoothing ε of the code-generation cross-entropy (0 = off, the paper's loss):
     /// `(1 - ε) · CE(target) + ε · CE(uniform)`.
     pub label_smoothing: f32,
+    /// Weight λ3 of the history unlikelihood term (extension; 0 = off, the paper's loss): per
+    /// sample, one item of its own history drawn at random, and per stream
+    /// `-log(1 - p(last code token | that item's code prefix))`, so the decoder learns not to
+    /// complete the codes of items the user already has. See `history.rs`.
+    pub history_unlikelihood: f32,
     pub streams: StreamsConfig,
     pub gct: GctConfig,
     pub stt: SttConfig,
@@ -228,6 +233,7 @@ impl Default for EagerConfig {
             layer_norm_eps: 1e-12,
             init_std: 0.02,
             label_smoothing: 0.0,
+            history_unlikelihood: 0.0,
             streams: StreamsConfig::default(),
             gct: GctConfig::default(),
             stt: SttConfig::default(),
@@ -337,6 +343,10 @@ impl EagerConfig {
         check_prob("dropout", self.dropout, false)?;
         check_prob("attentionDropout", self.attention_dropout, false)?;
         check_prob("labelSmoothing", self.label_smoothing, false)?;
+        check_nonneg("historyUnlikelihood", self.history_unlikelihood as f64)?;
+        if self.history_unlikelihood > 1000.0 {
+            return bad("historyUnlikelihood", format!("must be <= 1000, got {}", self.history_unlikelihood));
+        }
         if self.max_history == 0 || self.max_history > 4096 {
             return bad("maxHistory", format!("must be in 1..=4096, got {}", self.max_history));
         }

@@ -210,6 +210,30 @@ impl CodeDecoder {
         Ok(DecoderOut { logits, targets, summary })
     }
 
+    /// Teacher-forced log-probability `[N]` of each row's **last** code token given that row's
+    /// own code prefix (`codes` `[N, L]`, row `r` on memory row `r`), with training noise and
+    /// gradients: the leaf choice of an item, the part of its code no other item shares.
+    pub fn last_token_log_probs_train(
+        &self,
+        codes: &[u32],
+        n: usize,
+        enc: &Encoded,
+        kvs: &[Option<Tensor>],
+        noise: &mut Noise,
+    ) -> Result<Tensor> {
+        self.check_codes(codes, n)?;
+        let m = self.len - 1; // position of the last token's prediction
+        let ids = self.input_ids(codes, n, m);
+        let h = self.run(&ids, n, m + 1, enc, kvs, noise)?; // [N, L, d]
+        let d = h.dim(2)?;
+        let last = h.narrow(1, m, 1)?.reshape((n, d))?; // [N, d]
+        let w = self.tokens.as_tensor().narrow(0, m * self.k, self.k)?; // [K, d]
+        let logp = candle_nn::ops::log_softmax(&last.matmul(&w.t()?)?, D::Minus1)?; // [N, K]
+        let leaf: Vec<u32> = (0..n).map(|r| codes[r * self.len + m]).collect();
+        let leaf = Tensor::from_vec(leaf, (n, 1), h.device())?; // [N, 1]
+        Ok(logp.gather(&leaf, 1)?.squeeze(1)?) // [N]
+    }
+
     /// Log-probabilities `[N, K]` of the next token after each prefix `prefixes` `[N, m]`
     /// (raw tokens, level-by-level, `m < L`); row `r` uses memory row `r / (N / Bk)`.
     pub fn next_log_probs(

@@ -2,7 +2,8 @@
 //!
 //! - [`config`]: [`EagerConfig`] and its validation;
 //! - [`kernels`]: fused CPU ops (attention, layer norm, bias+GELU, dropout) with backward;
-//! - [`layers`], [`encoder`], [`decoder`], [`gct`], [`stt`]: the model's parts;
+//! - [`layers`], [`encoder`], [`decoder`], [`gct`], [`stt`]: the model's parts; [`history`]: the
+//!   history unlikelihood term (extension);
 //! - [`model`]: [`EagerModel`] and its losses; [`batch`]: [`TrainBatch`];
 //! - [`trainer`]: one optimisation step; [`checkpoint`]: save / resume;
 //! - [`beam`]: constrained two-stream beam search and recommendation.
@@ -13,6 +14,7 @@ pub mod config;
 pub mod decoder;
 pub mod encoder;
 pub mod gct;
+pub mod history;
 pub mod kernels;
 pub mod layers;
 pub mod model;

@@ -3,7 +3,8 @@
 //! and the semantic-guided transfer task.
 //!
 //! Total loss `L = L_gen^b + L_gen^s + λ1 (w_b L_con^b + w_s L_con^s) + λ2 (L_recon + L_recog)`,
-//! where `L_gen` is the mean cross-entropy over the code tokens of a stream.
+//! where `L_gen` is the mean cross-entropy over the code tokens of a stream; with the
+//! history-unlikelihood extension on, `+ λ3 (L_hist^b + L_hist^s)` (`history.rs`).
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +13,7 @@ use super::config::{EagerConfig, GctForm};
 use super::decoder::CodeDecoder;
 use super::encoder::{Encoded, Encoder};
 use super::gct::{sample_rows, GctHead, Pretrained};
+use super::history::{draw_history_items, history_unlikelihood};
 use super::layers::Noise;
 use super::stt::SttHead;
 use crate::codes::{CodeTable, CodeTrie};
@@ -82,6 +84,9 @@ pub struct LossParts {
     pub con_semantic: Option<f32>,
     pub recon: Option<f32>,
     pub recog: Option<f32>,
+    /// History unlikelihood per stream (extension, `historyUnlikelihood` > 0).
+    pub hist_behaviour: Option<f32>,
+    pub hist_semantic: Option<f32>,
 }
 
 /// The model (parameters live in its [`ParamStore`]).
@@ -224,6 +229,12 @@ impl EagerModel {
         let mut neg_rng = rng.fork(2);
         let mut stt_rng = rng.fork(3);
         let mut noise = if train { Noise::train(&mut noise_rng) } else { Noise::eval() };
+        // Forked only when on, so a model without the extension draws exactly as before.
+        let history = if self.cfg.history_unlikelihood > 0.0 {
+            Some(draw_history_items(batch, &mut rng.fork(4)))
+        } else {
+            None
+        };
         let enc = self.encoder.forward(&batch.history, b, batch.history_len, &mut noise)?;
         let dev = enc.states.device().clone();
         let target_rows: Vec<u32> = batch.targets.iter().map(|&t| t - 1).collect();
@@ -250,6 +261,17 @@ impl EagerModel {
             let gen = crate::nn::loss::cross_entropy_smoothed(&out.logits, &out.targets, self.cfg.label_smoothing)?;
             let gen_v = value(&gen)?;
             add(&mut total, gen)?;
+            if let Some((items, mask)) = &history {
+                let hcodes = stream.codes_of(items)?; // [B, L]
+                if let Some(h) = history_unlikelihood(&stream.decoder, &hcodes, mask, &enc, &kvs, &mut noise)? {
+                    let v = Some(value(&h)?);
+                    match stream.kind {
+                        StreamKind::Behaviour => parts.hist_behaviour = v,
+                        StreamKind::Semantic => parts.hist_semantic = v,
+                    }
+                    add(&mut total, (h * self.cfg.history_unlikelihood as f64)?)?;
+                }
+            }
             if let (Some((head, table)), Some(h)) = (&stream.gct, &out.summary) {
                 let neg = if self.cfg.gct.form == GctForm::InfoNce {
                     sample_rows(table.num_items(), self.cfg.gct.negatives, &mut neg_rng)
