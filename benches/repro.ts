@@ -22,7 +22,6 @@
  * run's index is built again too, its SASRec trained on train + valid for the epochs its own build
  * chose on validation.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -35,6 +34,7 @@ import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FI
 import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
 import { planRefitIndex } from './refit-index.js';
+import { runCli } from './run-cli.js';
 import { parseBenchResult, type EagerResult, type SasrecResult } from './results-schema.js';
 
 export const ReproFlagsSchema = z.object({
@@ -58,24 +58,6 @@ const USAGE = `usage: npm run bench:repro -- --dataset <name|dir> [--config <fil
 
 options:
 ${flagHelp(ReproFlagsSchema)}`;
-
-/**
- * Runs `node dist/cli.js <args>`; stderr (progress) goes to the terminal, stdout too unless
- * `captureStdout` (then it is returned).
- */
-function runCli(root: string, args: string[], captureStdout = false): Promise<{ code: number; seconds: number; stdout: string }> {
-  process.stderr.write(`\n$ eager ${args.join(' ')}\n`);
-  const t0 = performance.now();
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [join(root, 'dist/cli.js'), ...args], { cwd: root, stdio: ['inherit', captureStdout ? 'pipe' : 'inherit', 'inherit'] });
-    const out: Buffer[] = [];
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.on('error', fail);
-    child.on('exit', (code, signal) => ok({
-      code: code ?? (signal === 'SIGINT' ? 130 : 1), seconds: (performance.now() - t0) / 1000, stdout: Buffer.concat(out).toString('utf8'),
-    }));
-  });
-}
 
 /**
  * Evaluates the run's chosen checkpoint on every validation user (training validates on a
