@@ -28,6 +28,11 @@ interface Manifest {
   datasetFingerprint?: unknown;
 }
 
+/** Where the refit index of the selected index at `stage1IndexDir` is built: beside it. */
+export function refitIndexDir(stage1IndexDir: string): string {
+  return `${stage1IndexDir}-refit`;
+}
+
 /** The plan for the selected index at `stage1IndexDir`; `fresh` rebuilds even a matching index. */
 export function planRefitIndex(stage1IndexDir: string, fresh = false): RefitIndexPlan {
   const manifestPath = join(stage1IndexDir, 'manifest.json');
@@ -42,7 +47,7 @@ export function planRefitIndex(stage1IndexDir: string, fresh = false): RefitInde
   }
   const refitConfig = { ...config, behaviour: { source: 'sasrec', sasrec: { ...config.behaviour.sasrec, trainOn: 'train+valid', epochs } } };
   const planned = canonical(parseConfig(IndexConfigSchema, refitConfig, `${manifestPath} (config, with behaviour.sasrec for the refit)`));
-  const dir = `${stage1IndexDir}-refit`;
+  const dir = refitIndexDir(stage1IndexDir);
   const builtPath = join(dir, 'manifest.json');
   let build = true;
   if (!fresh && existsSync(builtPath)) {

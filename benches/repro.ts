@@ -33,7 +33,7 @@ import { canonical, defaultBenchConfig, readBenchConfig, type BenchConfig } from
 import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FILE } from './collect.js';
 import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
-import { planRefitIndex } from './refit-index.js';
+import { planRefitIndex, refitIndexDir } from './refit-index.js';
 import { runCli } from './run-cli.js';
 import { parseBenchResult, type EagerResult, type SasrecResult } from './results-schema.js';
 
@@ -198,7 +198,7 @@ async function refitEager(root: string, flags: ReproFlags, of: EagerResult, refi
     ...train, split: { ...train.split, trainOn: 'train+valid' }, stopAt: of.selection.bestStep,
     eval: { ...train.eval, finalCandidates: 1 },
   };
-  if (flags.refitIndex && !flags.dryRun) await waitForIndex(`${stage1.indexDir}-refit`);
+  if (flags.refitIndex && !flags.dryRun) await waitForIndex(refitIndexDir(stage1.indexDir));
   const index = flags.refitIndex ? planRefitIndex(stage1.indexDir, flags.freshIndex) : undefined;
   const indexDir = index?.dir ?? stage1.indexDir;
   const needIndex = index?.build === true;

@@ -11,7 +11,7 @@ import type { LoadedIndex } from './types.js';
  * `manifest.behaviour.trainOn` of an index (written since 0.15.0); indexes from before, and
  * embeddings read from a file that says nothing, count as trained on the training parts.
  */
-export function indexTrainOn(index: LoadedIndex, indexDir: string): TrainOn {
+function indexTrainOn(index: LoadedIndex, indexDir: string): TrainOn {
   const b = index.manifest.behaviour as { trainOn?: unknown } | undefined;
   const parsed = TrainOnSchema.safeParse(b?.trainOn ?? 'train');
   if (!parsed.success) throw new RunConfigError(`${indexDir}/manifest.json: behaviour.trainOn: expected "train" or "train+valid", found ${JSON.stringify(b?.trainOn)}`);
