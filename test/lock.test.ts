@@ -5,10 +5,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { acquireLock, lockHolder, lockPath, LockedError, waitForUnlock, withLock } from '../ts/util/lock.js';
+import { acquireLock, lockHolder, lockPath, LockedError, lockTestHooks, waitForUnlock, withLock } from '../ts/util/lock.js';
 import { runIndex } from '../ts/commands/index.js';
 import { trainRun } from '../ts/run/train.js';
 import { parseTrainConfig } from '../ts/run/config.js';
@@ -60,6 +60,54 @@ describe('directory lock', () => {
     writeFileSync(lockPath(dir), '{"pid": 12');
     acquireLock(dir, 'eager train')();
     expect(existsSync(lockPath(dir))).toBe(false);
+  });
+
+  it('two processes breaking the same stale lock: the second leaves the first one\'s fresh lock alone', () => {
+    const dir = join(tmp, 'race');
+    writeFileSync(lockPath(dir), JSON.stringify({ pid: deadPid(), host: hostname(), what: 'eager train', since: '?' }));
+    // Between this process seeing the stale lock and breaking it, another (live: our parent)
+    // breaks it first and takes the lock.
+    lockTestHooks.beforeBreak = () => {
+      lockTestHooks.beforeBreak = undefined;
+      rmSync(lockPath(dir));
+      writeFileSync(lockPath(dir), JSON.stringify({ pid: process.ppid, host: hostname(), what: 'the other', since: 'now' }));
+    };
+    try {
+      expect(() => acquireLock(dir, 'eager train')).toThrow(/the other \(pid /);
+    } finally {
+      lockTestHooks.beforeBreak = undefined;
+    }
+    expect(lockHolder(dir)).toMatchObject({ pid: process.ppid, what: 'the other' });
+    rmSync(lockPath(dir));
+    // nothing of this process's is left beside the directory
+    expect(readdirSync(tmp).filter((f) => f.startsWith('race'))).toEqual([]);
+  });
+
+  it('waits while another process holds the breaker, and clears a breaker left by a crash', () => {
+    const dir = join(tmp, 'breaker');
+    const breaker = `${lockPath(dir)}.break`;
+    writeFileSync(lockPath(dir), JSON.stringify({ pid: deadPid(), host: hostname(), what: 'eager index', since: '?' }));
+    writeFileSync(breaker, '');
+    let looks = 0;
+    lockTestHooks.beforeBreak = () => {
+      looks += 1;
+      if (looks === 3) rmSync(breaker); // the other process is done (its takeover failed)
+    };
+    try {
+      acquireLock(dir, 'eager index')();
+      expect(looks).toBe(3);
+      // a breaker older than the takeover could ever take is from a process that died in it
+      writeFileSync(lockPath(dir), JSON.stringify({ pid: deadPid(), host: hostname(), what: 'eager index', since: '?' }));
+      writeFileSync(breaker, '');
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(breaker, old, old);
+      looks = 0;
+      acquireLock(dir, 'eager index')();
+      expect(looks).toBe(2);
+    } finally {
+      lockTestHooks.beforeBreak = undefined;
+    }
+    expect(readdirSync(tmp).filter((f) => f.startsWith('breaker'))).toEqual([]);
   });
 
   it('release leaves a lock that another process took over alone', () => {
