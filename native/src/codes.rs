@@ -13,8 +13,7 @@ use napi_derive::napi;
 use crate::error::IntoNapi;
 
 /// Progress callback `(itemsDone, numItems)`, non-blocking and weak.
-type ProgressFn =
-    ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false, true>;
+type ProgressFn = ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false, true>;
 
 /// Options of `buildCodes` (all optional; defaults in brackets).
 #[napi(object)]
@@ -49,18 +48,14 @@ fn to_config(o: Option<BuildCodesOptions>) -> napi::Result<KMeansConfig> {
     let Some(o) = o else { return Ok(d) };
     let seed = match o.seed {
         None => d.seed,
-        Some(s) => u64::try_from(s)
-            .map_err(|_| EagerError::invalid(format!("seed must be >= 0, got {s}")))
-            .napi()?,
+        Some(s) => u64::try_from(s).map_err(|_| EagerError::invalid(format!("seed must be >= 0, got {s}"))).napi()?,
     };
     let init = match o.init.as_deref() {
         None | Some("plusPlus") => KMeansInit::PlusPlus,
         Some("randomPartition") => KMeansInit::RandomPartition,
         Some(other) => {
-            return Err(EagerError::invalid(format!(
-                "init must be \"plusPlus\" or \"randomPartition\", got {other:?}"
-            )))
-            .napi()
+            return Err(EagerError::invalid(format!("init must be \"plusPlus\" or \"randomPartition\", got {other:?}")))
+                .napi()
         }
     };
     let cfg = KMeansConfig {
@@ -108,9 +103,7 @@ pub fn build_codes(
     options: Option<BuildCodesOptions>,
 ) -> napi::Result<CodeTableData> {
     let cfg = to_config(options)?;
-    Ok(to_js(
-        kmeans::build_codes(&embeddings, dim as usize, &cfg).napi()?,
-    ))
+    Ok(to_js(kmeans::build_codes(&embeddings, dim as usize, &cfg).napi()?))
 }
 
 /// Same as `buildCodes` on a worker thread; `onProgress(itemsDone, numItems)` after each node.
@@ -126,12 +119,7 @@ pub fn build_codes_async(
     on_progress: Option<ProgressFn>,
 ) -> napi::Result<AsyncTask<BuildCodesTask>> {
     let cfg = to_config(options)?;
-    Ok(AsyncTask::new(BuildCodesTask {
-        data: embeddings.to_vec(),
-        dim: dim as usize,
-        cfg,
-        progress: on_progress,
-    }))
+    Ok(AsyncTask::new(BuildCodesTask { data: embeddings.to_vec(), dim: dim as usize, cfg, progress: on_progress }))
 }
 
 /// Background job of `buildCodesAsync`.
@@ -195,17 +183,13 @@ impl CodeTrie {
     /// Builds the trie of a code table.
     #[napi(factory, catch_unwind)]
     pub fn from_table(table: CodeTableData) -> napi::Result<Self> {
-        Ok(CodeTrie {
-            inner: core::CodeTrie::from_table(&from_js(&table)?).napi()?,
-        })
+        Ok(CodeTrie { inner: core::CodeTrie::from_table(&from_js(&table)?).napi()? })
     }
 
     /// Reads and checks a binary trie file (written by `save`).
     #[napi(factory, catch_unwind)]
     pub fn load(path: String) -> napi::Result<Self> {
-        Ok(CodeTrie {
-            inner: core::CodeTrie::load(&PathBuf::from(path)).napi()?,
-        })
+        Ok(CodeTrie { inner: core::CodeTrie::load(&PathBuf::from(path)).napi()? })
     }
 
     /// Writes the binary trie file atomically.

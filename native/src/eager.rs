@@ -10,8 +10,8 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use eager_core::codes::CodeTable;
 use eager_core::eager::checkpoint;
 use eager_core::eager::{
-    EagerConfig, EagerModel as CoreModel, LossParts, MergeMode, RecommendOptions, StepReport,
-    StreamInput, StreamKind, TrainBatch, Trainer,
+    EagerConfig, EagerModel as CoreModel, LossParts, MergeMode, RecommendOptions, StepReport, StreamInput, StreamKind,
+    TrainBatch, Trainer,
 };
 use eager_core::EagerError;
 use napi::bindgen_prelude::{AsyncTask, Float32Array, Uint32Array};
@@ -98,15 +98,11 @@ pub struct EagerRanked {
 }
 
 fn read(m: &RwLock<Trainer>) -> napi::Result<RwLockReadGuard<'_, Trainer>> {
-    m.read()
-        .map_err(|_| EagerError::invalid("eager model poisoned by an earlier panic"))
-        .napi()
+    m.read().map_err(|_| EagerError::invalid("eager model poisoned by an earlier panic")).napi()
 }
 
 fn write(m: &RwLock<Trainer>) -> napi::Result<RwLockWriteGuard<'_, Trainer>> {
-    m.write()
-        .map_err(|_| EagerError::invalid("eager model poisoned by an earlier panic"))
-        .napi()
+    m.write().map_err(|_| EagerError::invalid("eager model poisoned by an earlier panic")).napi()
 }
 
 fn stream_table(s: &EagerStreamData, what: &str) -> napi::Result<CodeTable> {
@@ -129,10 +125,7 @@ fn history_rows(histories: &[u32], history_len: u32) -> napi::Result<Vec<Vec<u32
         )))
         .napi();
     }
-    Ok(histories
-        .chunks(t)
-        .map(|r| r.iter().copied().filter(|&i| i != 0).collect())
-        .collect())
+    Ok(histories.chunks(t).map(|r| r.iter().copied().filter(|&i| i != 0).collect()).collect())
 }
 
 fn recommend_options(k: u32, o: Option<&EagerRecommendOptions>) -> napi::Result<RecommendOptions> {
@@ -141,10 +134,8 @@ fn recommend_options(k: u32, o: Option<&EagerRecommendOptions>) -> napi::Result<
         None | Some("rescore") => MergeMode::Rescore,
         Some("confidence") => MergeMode::Confidence,
         Some(other) => {
-            return Err(EagerError::invalid(format!(
-                "merge must be \"rescore\" or \"confidence\", got {other:?}"
-            )))
-            .napi()
+            return Err(EagerError::invalid(format!("merge must be \"rescore\" or \"confidence\", got {other:?}")))
+                .napi()
         }
     };
     Ok(RecommendOptions {
@@ -152,12 +143,8 @@ fn recommend_options(k: u32, o: Option<&EagerRecommendOptions>) -> napi::Result<
         beam: o.and_then(|o| o.beam).map_or(d.beam, |v| v as usize),
         merge,
         per_stream: o.and_then(|o| o.per_stream).map_or(0, |v| v as usize),
-        semantic_weight: o
-            .and_then(|o| o.semantic_weight)
-            .map_or(d.semantic_weight, |v| v as f32),
-        batch_users: o
-            .and_then(|o| o.batch_users)
-            .map_or(d.batch_users, |v| v as usize),
+        semantic_weight: o.and_then(|o| o.semantic_weight).map_or(d.semantic_weight, |v| v as f32),
+        batch_users: o.and_then(|o| o.batch_users).map_or(d.batch_users, |v| v as usize),
     })
 }
 
@@ -178,14 +165,8 @@ fn recommend_ranked(
     Ok((k as u32, items, scores))
 }
 
-fn stream_input<'a>(
-    t: &'a Option<CodeTable>,
-    e: &'a Option<(Vec<f32>, usize)>,
-) -> Option<StreamInput<'a>> {
-    t.as_ref().map(|codes| StreamInput {
-        codes,
-        embeddings: e.as_ref().map(|(v, d)| (v.as_slice(), *d)),
-    })
+fn stream_input<'a>(t: &'a Option<CodeTable>, e: &'a Option<(Vec<f32>, usize)>) -> Option<StreamInput<'a>> {
+    t.as_ref().map(|codes| StreamInput { codes, embeddings: e.as_ref().map(|(v, d)| (v.as_slice(), *d)) })
 }
 
 /// The EAGER model with its optimiser.
@@ -208,14 +189,8 @@ impl EagerModel {
         seed: u32,
     ) -> napi::Result<Self> {
         let cfg = EagerConfig::from_json(&config_json).napi()?;
-        let tb = behaviour
-            .as_ref()
-            .map(|s| stream_table(s, "behaviour"))
-            .transpose()?;
-        let ts = semantic
-            .as_ref()
-            .map(|s| stream_table(s, "semantic"))
-            .transpose()?;
+        let tb = behaviour.as_ref().map(|s| stream_table(s, "behaviour")).transpose()?;
+        let ts = semantic.as_ref().map(|s| stream_table(s, "semantic")).transpose()?;
         let emb = |s: &Option<EagerStreamData>| -> Option<(Vec<f32>, usize)> {
             s.as_ref().and_then(|s| match (&s.embeddings, s.dim) {
                 (Some(e), Some(d)) => Some((e.to_vec(), d as usize)),
@@ -223,19 +198,11 @@ impl EagerModel {
             })
         };
         let (eb, es) = (emb(&behaviour), emb(&semantic));
-        let model = CoreModel::new(
-            cfg,
-            num_items as usize,
-            stream_input(&tb, &eb),
-            stream_input(&ts, &es),
-            seed as u64,
-        )
-        .napi()?;
+        let model =
+            CoreModel::new(cfg, num_items as usize, stream_input(&tb, &eb), stream_input(&ts, &es), seed as u64)
+                .napi()?;
         let trainer = Trainer::new(model, seed as u64, 1e-3).napi()?;
-        Ok(EagerModel {
-            inner: Arc::new(RwLock::new(trainer)),
-            num_items,
-        })
+        Ok(EagerModel { inner: Arc::new(RwLock::new(trainer)), num_items })
     }
 
     /// Number of items (ids `1..=numItems`).
@@ -297,10 +264,7 @@ impl EagerModel {
         history_len: u32,
     ) -> napi::Result<AsyncTask<TrainStepTask>> {
         let b = batch(&histories, &targets, history_len)?;
-        Ok(AsyncTask::new(TrainStepTask {
-            model: Arc::clone(&self.inner),
-            batch: b,
-        }))
+        Ok(AsyncTask::new(TrainStepTask { model: Arc::clone(&self.inner), batch: b }))
     }
 
     /// Loss parts of a batch in evaluation mode (no dropout, no update), on the calling thread.
@@ -329,13 +293,8 @@ impl EagerModel {
     ) -> napi::Result<EagerRanked> {
         let rows = history_rows(&histories, history_len)?;
         let opts = recommend_options(k, options.as_ref())?;
-        let (k, items, scores) =
-            recommend_ranked(read(&self.inner)?.model(), &rows, &opts).napi()?;
-        Ok(EagerRanked {
-            k,
-            items: Uint32Array::from(items),
-            scores: Float32Array::from(scores),
-        })
+        let (k, items, scores) = recommend_ranked(read(&self.inner)?.model(), &rows, &opts).napi()?;
+        Ok(EagerRanked { k, items: Uint32Array::from(items), scores: Float32Array::from(scores) })
     }
 
     /// `recommendSync` on a worker thread (read-only: concurrent calls are safe).
@@ -349,11 +308,7 @@ impl EagerModel {
     ) -> napi::Result<AsyncTask<RecommendTask>> {
         let rows = history_rows(&histories, history_len)?;
         let opts = recommend_options(k, options.as_ref())?;
-        Ok(AsyncTask::new(RecommendTask {
-            model: Arc::clone(&self.inner),
-            rows,
-            opts,
-        }))
+        Ok(AsyncTask::new(RecommendTask { model: Arc::clone(&self.inner), rows, opts }))
     }
 
     /// Log-likelihood of every item's code in `stream` (`"behaviour"` | `"semantic"`) for one
@@ -364,45 +319,28 @@ impl EagerModel {
             "behaviour" => StreamKind::Behaviour,
             "semantic" => StreamKind::Semantic,
             other => {
-                return Err(EagerError::invalid(format!(
-                    "stream must be \"behaviour\" or \"semantic\", got {other:?}"
-                )))
-                .napi()
+                return Err(EagerError::invalid(format!("stream must be \"behaviour\" or \"semantic\", got {other:?}")))
+                    .napi()
             }
         };
-        Ok(Float32Array::from(
-            read(&self.inner)?
-                .model()
-                .score_all(kind, &history)
-                .napi()?,
-        ))
+        Ok(Float32Array::from(read(&self.inner)?.model().score_all(kind, &history).napi()?))
     }
 
     /// Writes the weights (and, with `optimizerPath`, the Adam state and step) as safetensors,
     /// each file atomically.
     #[napi(catch_unwind)]
-    pub fn save_checkpoint(
-        &self,
-        weights_path: String,
-        optimizer_path: Option<String>,
-    ) -> napi::Result<()> {
+    pub fn save_checkpoint(&self, weights_path: String, optimizer_path: Option<String>) -> napi::Result<()> {
         let g = read(&self.inner)?;
         checkpoint::save_weights(g.model(), &PathBuf::from(weights_path)).napi()?;
         if let Some(p) = optimizer_path {
-            g.optimizer()
-                .save(g.model().params(), &PathBuf::from(p))
-                .napi()?;
+            g.optimizer().save(g.model().params(), &PathBuf::from(p)).napi()?;
         }
         Ok(())
     }
 
     /// Restores weights (and optionally optimiser state) saved by a model of the same config.
     #[napi(catch_unwind)]
-    pub fn load_checkpoint(
-        &self,
-        weights_path: String,
-        optimizer_path: Option<String>,
-    ) -> napi::Result<()> {
+    pub fn load_checkpoint(&self, weights_path: String, optimizer_path: Option<String>) -> napi::Result<()> {
         let mut g = write(&self.inner)?;
         let o = optimizer_path.map(PathBuf::from);
         checkpoint::load_checkpoint(&mut g, &PathBuf::from(weights_path), o.as_deref()).napi()
@@ -440,20 +378,10 @@ impl Task for RecommendTask {
     type JsValue = EagerRanked;
 
     fn compute(&mut self) -> napi::Result<(u32, Vec<u32>, Vec<f32>)> {
-        crate::error::guard(|| {
-            recommend_ranked(read(&self.model)?.model(), &self.rows, &self.opts).napi()
-        })
+        crate::error::guard(|| recommend_ranked(read(&self.model)?.model(), &self.rows, &self.opts).napi())
     }
 
-    fn resolve(
-        &mut self,
-        _env: Env,
-        (k, items, scores): (u32, Vec<u32>, Vec<f32>),
-    ) -> napi::Result<EagerRanked> {
-        Ok(EagerRanked {
-            k,
-            items: Uint32Array::from(items),
-            scores: Float32Array::from(scores),
-        })
+    fn resolve(&mut self, _env: Env, (k, items, scores): (u32, Vec<u32>, Vec<f32>)) -> napi::Result<EagerRanked> {
+        Ok(EagerRanked { k, items: Uint32Array::from(items), scores: Float32Array::from(scores) })
     }
 }

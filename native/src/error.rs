@@ -9,10 +9,7 @@ pub fn to_napi(e: EagerError) -> napi::Error {
         msg.push_str(&format!(": caused by: {s}"));
         src = s.source();
     }
-    napi::Error::new(
-        napi::Status::GenericFailure,
-        format!("[{}] {}", e.code(), msg),
-    )
+    napi::Error::new(napi::Status::GenericFailure, format!("[{}] {}", e.code(), msg))
 }
 
 pub trait IntoNapi<T> {

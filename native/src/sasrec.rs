@@ -79,9 +79,7 @@ fn sequences(items: &[u32], offsets: &[u32], num_items: u32) -> napi::Result<cor
 }
 
 fn lock(m: &Mutex<core::SasRec>) -> napi::Result<std::sync::MutexGuard<'_, core::SasRec>> {
-    m.lock()
-        .map_err(|_| EagerError::invalid("sasrec: model poisoned by an earlier panic"))
-        .napi()
+    m.lock().map_err(|_| EagerError::invalid("sasrec: model poisoned by an earlier panic")).napi()
 }
 
 #[napi]
@@ -91,13 +89,8 @@ impl SasRec {
     pub fn new(config: SasRecOptions, num_items: u32, seed: u32) -> napi::Result<Self> {
         let cfg = core::SasRecConfig::from(&config);
         let device = config.device.as_deref().unwrap_or("cpu");
-        let m =
-            core::SasRec::on_named_device(&cfg, num_items as usize, seed as u64, device).napi()?;
-        Ok(SasRec {
-            inner: Arc::new(Mutex::new(m)),
-            num_items,
-            hidden: config.hidden,
-        })
+        let m = core::SasRec::on_named_device(&cfg, num_items as usize, seed as u64, device).napi()?;
+        Ok(SasRec { inner: Arc::new(Mutex::new(m)), num_items, hidden: config.hidden })
     }
 
     /// Number of items (ids `1..=numItems`).
@@ -120,16 +113,9 @@ impl SasRec {
 
     /// One epoch over the training parts on the calling thread; returns the mean loss.
     #[napi(catch_unwind)]
-    pub fn train_epoch_sync(
-        &self,
-        items: Uint32Array,
-        offsets: Uint32Array,
-        batch_size: u32,
-    ) -> napi::Result<f64> {
+    pub fn train_epoch_sync(&self, items: Uint32Array, offsets: Uint32Array, batch_size: u32) -> napi::Result<f64> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        lock(&self.inner)?
-            .train_epoch(&seqs, batch_size as usize, &mut |_| {})
-            .napi()
+        lock(&self.inner)?.train_epoch(&seqs, batch_size as usize, &mut |_| {}).napi()
     }
 
     /// One epoch on a worker thread; resolves to the mean loss.
@@ -141,11 +127,7 @@ impl SasRec {
         batch_size: u32,
     ) -> napi::Result<AsyncTask<TrainEpochTask>> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        Ok(AsyncTask::new(TrainEpochTask {
-            model: Arc::clone(&self.inner),
-            seqs,
-            batch_size: batch_size as usize,
-        }))
+        Ok(AsyncTask::new(TrainEpochTask { model: Arc::clone(&self.inner), seqs, batch_size: batch_size as usize }))
     }
 
     /// Top-`k` item ids per history, row-major `[users, k]`, best first (0 pads rows with too few
@@ -159,11 +141,7 @@ impl SasRec {
         exclude_history: bool,
     ) -> napi::Result<Uint32Array> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        Ok(Uint32Array::from(
-            lock(&self.inner)?
-                .top_k(&seqs, k as usize, exclude_history)
-                .napi()?,
-        ))
+        Ok(Uint32Array::from(lock(&self.inner)?.top_k(&seqs, k as usize, exclude_history).napi()?))
     }
 
     /// `topKSync` on a worker thread.
@@ -176,12 +154,7 @@ impl SasRec {
         exclude_history: bool,
     ) -> napi::Result<AsyncTask<TopKTask>> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        Ok(AsyncTask::new(TopKTask {
-            model: Arc::clone(&self.inner),
-            seqs,
-            k: k as usize,
-            exclude_history,
-        }))
+        Ok(AsyncTask::new(TopKTask { model: Arc::clone(&self.inner), seqs, k: k as usize, exclude_history }))
     }
 
     /// Top-`k` lists in both ranking modes from one scoring pass, on a worker thread: resolves to
@@ -194,20 +167,12 @@ impl SasRec {
         k: u32,
     ) -> napi::Result<AsyncTask<TopKBothTask>> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
-        Ok(AsyncTask::new(TopKBothTask {
-            model: Arc::clone(&self.inner),
-            seqs,
-            k: k as usize,
-        }))
+        Ok(AsyncTask::new(TopKBothTask { model: Arc::clone(&self.inner), seqs, k: k as usize }))
     }
 
     /// Scores of every item per history, row-major `[users, numItems]` (column c = item id c+1).
     #[napi(catch_unwind)]
-    pub fn scores_sync(
-        &self,
-        items: Uint32Array,
-        offsets: Uint32Array,
-    ) -> napi::Result<Float32Array> {
+    pub fn scores_sync(&self, items: Uint32Array, offsets: Uint32Array) -> napi::Result<Float32Array> {
         let seqs = sequences(&items, &offsets, self.num_items)?;
         Ok(Float32Array::from(lock(&self.inner)?.scores(&seqs).napi()?))
     }
@@ -243,11 +208,7 @@ impl Task for TrainEpochTask {
     type JsValue = f64;
 
     fn compute(&mut self) -> napi::Result<f64> {
-        crate::error::guard(|| {
-            lock(&self.model)?
-                .train_epoch(&self.seqs, self.batch_size, &mut |_| {})
-                .napi()
-        })
+        crate::error::guard(|| lock(&self.model)?.train_epoch(&self.seqs, self.batch_size, &mut |_| {}).napi())
     }
 
     fn resolve(&mut self, _env: Env, output: f64) -> napi::Result<f64> {
@@ -268,11 +229,7 @@ impl Task for TopKTask {
     type JsValue = Uint32Array;
 
     fn compute(&mut self) -> napi::Result<Vec<u32>> {
-        crate::error::guard(|| {
-            lock(&self.model)?
-                .top_k(&self.seqs, self.k, self.exclude_history)
-                .napi()
-        })
+        crate::error::guard(|| lock(&self.model)?.top_k(&self.seqs, self.k, self.exclude_history).napi())
     }
 
     fn resolve(&mut self, _env: Env, output: Vec<u32>) -> napi::Result<Uint32Array> {

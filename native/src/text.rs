@@ -13,8 +13,7 @@ use crate::error::IntoNapi;
 
 /// Progress callback `(done, total)`, called from the worker thread without blocking it; weak,
 /// so it does not keep the process alive.
-type ProgressFn =
-    ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false, true>;
+type ProgressFn = ThreadsafeFunction<FnArgs<(u32, u32)>, (), FnArgs<(u32, u32)>, Status, false, true>;
 
 /// Options of `SentenceEncoder.load`.
 #[napi(object)]
@@ -47,11 +46,8 @@ impl SentenceEncoder {
     /// Loads `config.json`, `tokenizer.json` and `model.safetensors`/`pytorch_model.bin`.
     #[napi(factory, catch_unwind)]
     pub fn load(model_dir: String, options: Option<SentenceEncoderOptions>) -> napi::Result<Self> {
-        let enc = core::SentenceEncoder::load(&PathBuf::from(model_dir), to_core_options(options))
-            .napi()?;
-        Ok(SentenceEncoder {
-            inner: Arc::new(enc),
-        })
+        let enc = core::SentenceEncoder::load(&PathBuf::from(model_dir), to_core_options(options)).napi()?;
+        Ok(SentenceEncoder { inner: Arc::new(enc) })
     }
 
     /// Output dimension.
@@ -76,9 +72,7 @@ impl SentenceEncoder {
     #[napi(catch_unwind)]
     pub fn encode_sync(&self, texts: Vec<String>) -> napi::Result<Float32Array> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        Ok(Float32Array::from(
-            self.inner.encode(&refs, &mut |_, _| {}).napi()?,
-        ))
+        Ok(Float32Array::from(self.inner.encode(&refs, &mut |_, _| {}).napi()?))
     }
 
     /// Encodes texts on a worker thread; `onProgress(done, total)` is called after each batch.
@@ -86,16 +80,8 @@ impl SentenceEncoder {
         ts_args_type = "texts: Array<string>, onProgress?: (done: number, total: number) => void",
         ts_return_type = "Promise<Float32Array>"
     )]
-    pub fn encode(
-        &self,
-        texts: Vec<String>,
-        on_progress: Option<ProgressFn>,
-    ) -> AsyncTask<EncodeTask> {
-        AsyncTask::new(EncodeTask {
-            enc: Arc::clone(&self.inner),
-            texts,
-            progress: on_progress,
-        })
+    pub fn encode(&self, texts: Vec<String>, on_progress: Option<ProgressFn>) -> AsyncTask<EncodeTask> {
+        AsyncTask::new(EncodeTask { enc: Arc::clone(&self.inner), texts, progress: on_progress })
     }
 }
 
@@ -117,10 +103,7 @@ impl Task for EncodeTask {
             self.enc
                 .encode(&refs, &mut |done, total| {
                     if let Some(p) = progress {
-                        p.call(
-                            FnArgs::from((done as u32, total as u32)),
-                            ThreadsafeFunctionCallMode::NonBlocking,
-                        );
+                        p.call(FnArgs::from((done as u32, total as u32)), ThreadsafeFunctionCallMode::NonBlocking);
                     }
                 })
                 .napi()
@@ -141,11 +124,7 @@ pub fn tfidf_svd(texts: Vec<String>, dim: u32, seed: u32) -> napi::Result<Float3
 
 fn run_tfidf(texts: &[String], dim: u32, seed: u32) -> napi::Result<Vec<f32>> {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let opts = core::TfidfSvdOptions {
-        dim: dim as usize,
-        seed: seed as u64,
-        ..Default::default()
-    };
+    let opts = core::TfidfSvdOptions { dim: dim as usize, seed: seed as u64, ..Default::default() };
     core::tfidf_svd(&refs, opts).napi()
 }
 
@@ -189,9 +168,5 @@ pub struct EmbeddingMatrix {
 #[napi(catch_unwind)]
 pub fn load_embedding_file(path: String, name: Option<String>) -> napi::Result<EmbeddingMatrix> {
     let m = core::load_embedding_matrix(&PathBuf::from(path), name.as_deref()).napi()?;
-    Ok(EmbeddingMatrix {
-        rows: m.rows as u32,
-        cols: m.cols as u32,
-        data: Float32Array::from(m.data),
-    })
+    Ok(EmbeddingMatrix { rows: m.rows as u32, cols: m.cols as u32, data: Float32Array::from(m.data) })
 }

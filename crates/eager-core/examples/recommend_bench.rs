@@ -16,7 +16,6 @@ use eager_core::rng::SeededRng;
 mod common;
 use common::*;
 
-
 fn main() -> eager_core::Result<()> {
     let users = pos_arg(1, 2048);
     let beam = pos_arg(2, 100);
@@ -43,7 +42,8 @@ fn main() -> eager_core::Result<()> {
         .collect();
     let refs: Vec<&[u32]> = histories.iter().map(|h| h.as_slice()).collect();
     let batch_users = pos_arg(4, 50);
-    let opts = RecommendOptions { k: 5, beam, merge: MergeMode::Rescore, per_stream: 5, semantic_weight: 1.0, batch_users };
+    let opts =
+        RecommendOptions { k: 5, beam, merge: MergeMode::Rescore, per_stream: 5, semantic_weight: 1.0, batch_users };
     // One untimed batch (allocator / thread-pool warm-up), then all users timed.
     model.recommend(&refs[..refs.len().min(50)], &opts)?;
     let t0 = Instant::now();

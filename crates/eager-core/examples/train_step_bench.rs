@@ -15,7 +15,6 @@ use eager_core::rng::SeededRng;
 mod common;
 use common::*;
 
-
 /// Process CPU time (user + system) in seconds, from /proc (Linux; 0 elsewhere).
 fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };

@@ -40,7 +40,8 @@ pub(crate) fn sgemm(
         return Ok(()); // nothing to add (dst is zero-initialised by the callers)
     }
     let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    if last(m, n, d_rs, d_cs) >= dst.len() || last(m, k, l_rs, l_cs) >= lhs.len() || last(k, n, r_rs, r_cs) >= rhs.len() {
+    if last(m, n, d_rs, d_cs) >= dst.len() || last(m, k, l_rs, l_cs) >= lhs.len() || last(k, n, r_rs, r_cs) >= rhs.len()
+    {
         candle_core::bail!("sgemm [{m}, {n}, {k}]: strides address elements outside the buffers");
     }
     let par = match par {

@@ -50,10 +50,7 @@ fn model_dir() -> Option<PathBuf> {
     if dir.join("model.safetensors").is_file() || dir.join("pytorch_model.bin").is_file() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED minilm_reference: no weights in {} (run scripts/fetch-minilm.sh)",
-            dir.display()
-        );
+        eprintln!("SKIPPED minilm_reference: no weights in {} (run scripts/fetch-minilm.sh)", dir.display());
         None
     }
 }
@@ -61,10 +58,9 @@ fn model_dir() -> Option<PathBuf> {
 #[test]
 fn minilm_matches_sentence_transformers() {
     let Some(dir) = model_dir() else { return };
-    let r: Reference = serde_json::from_str(
-        &std::fs::read_to_string(root().join("test/fixtures/minilm/reference.json")).unwrap(),
-    )
-    .unwrap();
+    let r: Reference =
+        serde_json::from_str(&std::fs::read_to_string(root().join("test/fixtures/minilm/reference.json")).unwrap())
+            .unwrap();
     // 256 = the model's sentence-transformers max_seq_length; all sentences are shorter anyway.
     let enc = SentenceEncoder::load(&dir, SentenceEncoderOptions { max_len: 256, batch_size: 2 }).unwrap();
     assert_eq!(enc.dim(), 384);
@@ -96,7 +92,8 @@ fn minilm_speed_probe() {
         .take(n)
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let cats: Vec<&str> = v["categories"].as_array().map(|a| a.iter().filter_map(|c| c.as_str()).collect()).unwrap_or_default();
+            let cats: Vec<&str> =
+                v["categories"].as_array().map(|a| a.iter().filter_map(|c| c.as_str()).collect()).unwrap_or_default();
             [v["title"].as_str().unwrap_or(""), v["brand"].as_str().unwrap_or(""), &cats.join(", ")]
                 .iter()
                 .map(|s| s.trim())
@@ -111,6 +108,10 @@ fn minilm_speed_probe() {
     let t0 = std::time::Instant::now();
     let out = enc.encode(&refs, &mut |_, _| {}).unwrap();
     let s = t0.elapsed().as_secs_f64();
-    eprintln!("probe: {n} texts, {tokens} tokens, {s:.2} s, {:.1} texts/s, {:.0} tokens/s", n as f64 / s, tokens as f64 / s);
+    eprintln!(
+        "probe: {n} texts, {tokens} tokens, {s:.2} s, {:.1} texts/s, {:.0} tokens/s",
+        n as f64 / s,
+        tokens as f64 / s
+    );
     assert_eq!(out.len(), n * 384);
 }

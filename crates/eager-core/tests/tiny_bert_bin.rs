@@ -55,8 +55,7 @@ fn fixture() -> PathBuf {
 #[test]
 fn tiny_bert_bin_matches_pytorch_reference() {
     let dir = fixture();
-    let r: Reference =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    let r: Reference = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
     let opts = SentenceEncoderOptions { max_len: r.max_len, batch_size: 3 };
     let enc = SentenceEncoder::load(&dir, opts).unwrap();
     assert!(enc.weights_path().ends_with("pytorch_model.bin"));

@@ -107,12 +107,8 @@ impl CodeTable {
 
     /// (code, item id) pairs sorted by code: the code → item map.
     pub fn code_to_item(&self) -> Vec<(&[u32], u32)> {
-        let mut pairs: Vec<(&[u32], u32)> = self
-            .codes
-            .chunks(self.length)
-            .enumerate()
-            .map(|(r, c)| (c, r as u32 + 1))
-            .collect();
+        let mut pairs: Vec<(&[u32], u32)> =
+            self.codes.chunks(self.length).enumerate().map(|(r, c)| (c, r as u32 + 1)).collect();
         pairs.sort();
         pairs
     }
@@ -138,8 +134,7 @@ impl CodeTable {
     /// Parses the JSON format; `path` names the source in errors.
     pub fn from_json(text: &str, path: &str) -> Result<Self> {
         let bad = |msg: String| EagerError::BadFile { path: path.to_string(), msg };
-        let file: CodeTableFile =
-            serde_json::from_str(text).map_err(|e| bad(format!("not a code table JSON: {e}")))?;
+        let file: CodeTableFile = serde_json::from_str(text).map_err(|e| bad(format!("not a code table JSON: {e}")))?;
         if file.format != FORMAT || file.version != VERSION {
             return Err(bad(format!(
                 "format {:?} version {} (expected {FORMAT:?} version {VERSION})",
@@ -156,14 +151,23 @@ impl CodeTable {
         let mut codes = Vec::with_capacity(file.num_items * file.length);
         for (r, row) in file.item_to_code.iter().enumerate() {
             if row.len() != file.length {
-                return Err(bad(format!("itemToCode row for item {} has {} tokens, length is {}", r + 1, row.len(), file.length)));
+                return Err(bad(format!(
+                    "itemToCode row for item {} has {} tokens, length is {}",
+                    r + 1,
+                    row.len(),
+                    file.length
+                )));
             }
             codes.extend_from_slice(row);
         }
         let table = CodeTable { k: file.k, length: file.length, codes };
         table.validate().map_err(|e| bad(e.to_string()))?;
         if file.code_to_item.len() != file.num_items {
-            return Err(bad(format!("codeToItem has {} entries, expected {}", file.code_to_item.len(), file.num_items)));
+            return Err(bad(format!(
+                "codeToItem has {} entries, expected {}",
+                file.code_to_item.len(),
+                file.num_items
+            )));
         }
         for entry in &file.code_to_item {
             let ok = entry.len() == file.length + 1

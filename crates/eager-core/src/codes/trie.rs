@@ -200,10 +200,7 @@ impl CodeTrie {
         if fnv1a64(body) != stored {
             return Err(bad("checksum mismatch (truncated or corrupted)".into()));
         }
-        let words: Vec<u32> = body[8..]
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+        let words: Vec<u32> = body[8..].chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         if (body.len() - 8) % 4 != 0 {
             return Err(bad("length is not a whole number of u32 words".into()));
         }

@@ -59,7 +59,14 @@ pub struct RecommendOptions {
 
 impl Default for RecommendOptions {
     fn default() -> Self {
-        RecommendOptions { k: 10, beam: 20, merge: MergeMode::Rescore, per_stream: 0, semantic_weight: 1.0, batch_users: 64 }
+        RecommendOptions {
+            k: 10,
+            beam: 20,
+            merge: MergeMode::Rescore,
+            per_stream: 0,
+            semantic_weight: 1.0,
+            batch_users: 64,
+        }
     }
 }
 
@@ -154,8 +161,9 @@ impl EagerModel {
         let beam = beam.max(1);
         // Level 0: one row per user (the start token), beam j of user u reads row `row`.
         let (mut logp, mut state) = dec.start(b, enc, kvs)?; // [B, K]
-        let mut beams: Vec<Vec<Beam>> =
-            (0..b).map(|u| vec![Beam { node: CodeTrie::ROOT, tokens: Vec::new(), score: 0.0, row: u as u32 }]).collect();
+        let mut beams: Vec<Vec<Beam>> = (0..b)
+            .map(|u| vec![Beam { node: CodeTrie::ROOT, tokens: Vec::new(), score: 0.0, row: u as u32 }])
+            .collect();
         for level in 0..l {
             let lp: Vec<f32> = logp.flatten_all()?.to_vec1()?;
             for v in beams.iter_mut() {
@@ -180,7 +188,8 @@ impl EagerModel {
             let mut tokens = Vec::with_capacity(b * r);
             for (u, v) in beams.iter_mut().enumerate() {
                 for j in 0..r {
-                    let (parent, token) = v.get(j).or_else(|| v.first()).map_or((0, 0), |bm| (bm.row, bm.tokens[level]));
+                    let (parent, token) =
+                        v.get(j).or_else(|| v.first()).map_or((0, 0), |bm| (bm.row, bm.tokens[level]));
                     parents.push(parent);
                     tokens.push(token);
                 }
@@ -221,14 +230,17 @@ impl EagerModel {
     ) -> Result<Vec<Vec<f32>>> {
         let b = cands.len();
         if b != enc.states.dim(0)? {
-            return Err(EagerError::invalid(format!("score_candidates: {b} candidate lists for {} users", enc.states.dim(0)?)));
+            return Err(EagerError::invalid(format!(
+                "score_candidates: {b} candidate lists for {} users",
+                enc.states.dim(0)?
+            )));
         }
         let dec = &stream.decoder;
         let (k, l) = (dec.k(), dec.code_len());
         let codes: Vec<Vec<u32>> = cands.iter().map(|v| stream.codes_of(v)).collect::<Result<_>>()?; // [C_u · L] each
         let mut scores: Vec<Vec<f32>> = cands.iter().map(|v| vec![0f32; v.len()]).collect();
         let (mut logp, mut state) = dec.start(b, enc, kvs)?; // [B, K]
-        // Row of the current log-probability block that holds each candidate's prefix.
+                                                             // Row of the current log-probability block that holds each candidate's prefix.
         let mut row_of: Vec<Vec<u32>> = cands.iter().enumerate().map(|(u, v)| vec![u as u32; v.len()]).collect();
         for level in 0..l {
             let lp: Vec<f32> = logp.flatten_all()?.to_vec1()?;
@@ -262,7 +274,8 @@ impl EagerModel {
                 }
                 for (i, row) in row_of[u].iter_mut().enumerate() {
                     let key = (*row, codes[u][i * l + level]);
-                    let j = pairs.binary_search(&key).map_err(|_| EagerError::invalid("score_candidates: lost prefix"))?;
+                    let j =
+                        pairs.binary_search(&key).map_err(|_| EagerError::invalid("score_candidates: lost prefix"))?;
                     *row = (u * r + j) as u32;
                 }
             }
@@ -329,11 +342,8 @@ impl EagerModel {
         // Cross-attention keys/values once per stream, for the beam search and the rescoring.
         let kvs: Vec<Vec<Option<Tensor>>> =
             streams.iter().map(|s| s.decoder.memory_kvs(&enc.memory())).collect::<Result<_>>()?;
-        let found: Vec<Vec<Vec<(u32, f32)>>> = streams
-            .iter()
-            .zip(&kvs)
-            .map(|(s, kv)| self.beam_search_with(s, &enc, kv, beam))
-            .collect::<Result<_>>()?;
+        let found: Vec<Vec<Vec<(u32, f32)>>> =
+            streams.iter().zip(&kvs).map(|(s, kv)| self.beam_search_with(s, &enc, kv, beam)).collect::<Result<_>>()?;
         match opts.merge {
             MergeMode::Confidence => Ok((0..b)
                 .map(|u| {

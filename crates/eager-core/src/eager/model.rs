@@ -230,11 +230,8 @@ impl EagerModel {
         let mut stt_rng = rng.fork(3);
         let mut noise = if train { Noise::train(&mut noise_rng) } else { Noise::eval() };
         // Forked only when on, so a model without the extension draws exactly as before.
-        let history = if self.cfg.history_unlikelihood > 0.0 {
-            Some(draw_history_items(batch, &mut rng.fork(4)))
-        } else {
-            None
-        };
+        let history =
+            if self.cfg.history_unlikelihood > 0.0 { Some(draw_history_items(batch, &mut rng.fork(4))) } else { None };
         let enc = self.encoder.forward(&batch.history, b, batch.history_len, &mut noise)?;
         let dev = enc.states.device().clone();
         let target_rows: Vec<u32> = batch.targets.iter().map(|&t| t - 1).collect();

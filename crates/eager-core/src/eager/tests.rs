@@ -179,7 +179,8 @@ fn pretrained_inputs_add_projected_unit_rows_to_the_item_embeddings() -> Result<
     let noise = || super::layers::Noise::eval();
     let a: Vec<f32> = model.encode(&hist, 2, 5, &mut noise())?.states.flatten_all()?.to_vec1()?;
     let b: Vec<f32> = folded.encode(&hist, 2, 5, &mut noise())?.states.flatten_all()?.to_vec1()?;
-    let plain: Vec<f32> = build(tiny_config(), &f, 4)?.encode(&hist, 2, 5, &mut noise())?.states.flatten_all()?.to_vec1()?;
+    let plain: Vec<f32> =
+        build(tiny_config(), &f, 4)?.encode(&hist, 2, 5, &mut noise())?.states.flatten_all()?.to_vec1()?;
     let max_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     assert!(max_diff < 1e-5, "max |diff| {max_diff}");
     assert!(a.iter().zip(&plain).any(|(x, y)| (x - y).abs() > 1e-3), "the input changed nothing");
@@ -419,8 +420,7 @@ fn incremental_decoding_equals_full_prefix_decoding() -> Result<()> {
         let parents2: Vec<u32> = vec![2, 0, 0, 5, 3, 4];
         let tok2: Vec<u32> = vec![1, 2, 0, 0, 2, 1];
         let (lp2, s2) = dec.step(&s1, &parents2, &tok2, &enc, &kvs)?;
-        let prefixes: Vec<u32> =
-            parents2.iter().zip(&tok2).flat_map(|(&p, &t2)| [tok1[p as usize], t2]).collect();
+        let prefixes: Vec<u32> = parents2.iter().zip(&tok2).flat_map(|(&p, &t2)| [tok1[p as usize], t2]).collect();
         close(&lp2, &dec.next_log_probs(&prefixes, 6, 2, &enc, &kvs)?, "level 2")?;
         assert_eq!(s2.rows(), 6);
         // A step past the last level, a bad parent and a bad token are errors, not panics.
@@ -528,7 +528,10 @@ fn history_unlikelihood_adds_its_weighted_terms_and_reaches_every_parameter() ->
     let (hb, hs) = (on.hist_behaviour.unwrap_or(-1.0), on.hist_semantic.unwrap_or(-1.0));
     assert!(hb > 0.0 && hs > 0.0 && hb.is_finite() && hs.is_finite(), "{on:?}");
     // without dropout the other parts are untouched and the total adds λ3 (L_b + L_s)
-    assert_eq!((on.gen_behaviour, on.gen_semantic, on.con_behaviour, on.con_semantic), (off.gen_behaviour, off.gen_semantic, off.con_behaviour, off.con_semantic));
+    assert_eq!(
+        (on.gen_behaviour, on.gen_semantic, on.con_behaviour, on.con_semantic),
+        (off.gen_behaviour, off.gen_semantic, off.con_behaviour, off.con_semantic)
+    );
     assert_eq!((on.recon, on.recog), (off.recon, off.recog));
     assert!((on.total - off.total - 0.5 * (hb + hs)).abs() < 1e-4, "{on:?} vs {off:?}");
     // gradients (a training pass: the eval path takes fused kernels without backward)

@@ -49,8 +49,8 @@ pub fn parse_npy_f32(bytes: &[u8], path: &str) -> Result<NpyMatrix> {
     if bytes.len() < data_start {
         return Err(bad("truncated .npy header".into()));
     }
-    let header = std::str::from_utf8(&bytes[header_start..data_start])
-        .map_err(|_| bad("header is not UTF-8".into()))?;
+    let header =
+        std::str::from_utf8(&bytes[header_start..data_start]).map_err(|_| bad("header is not UTF-8".into()))?;
     let descr = dict_value(header, "descr").ok_or_else(|| bad("header has no 'descr'".into()))?;
     let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"');
     let fortran = dict_value(header, "fortran_order")
@@ -71,9 +71,7 @@ pub fn parse_npy_f32(bytes: &[u8], path: &str) -> Result<NpyMatrix> {
         ">f8" => (8, true),
         d => return Err(bad(format!("unsupported dtype '{d}' (need float32 or float64)"))),
     };
-    let count = rows
-        .checked_mul(cols)
-        .ok_or_else(|| bad("shape overflows".into()))?;
+    let count = rows.checked_mul(cols).ok_or_else(|| bad("shape overflows".into()))?;
     let payload = &bytes[data_start..];
     if payload.len() != count * width {
         return Err(bad(format!(
@@ -87,7 +85,11 @@ pub fn parse_npy_f32(bytes: &[u8], path: &str) -> Result<NpyMatrix> {
             .chunks_exact(4)
             .map(|c| {
                 let b = [c[0], c[1], c[2], c[3]];
-                if big_endian { f32::from_be_bytes(b) } else { f32::from_le_bytes(b) }
+                if big_endian {
+                    f32::from_be_bytes(b)
+                } else {
+                    f32::from_le_bytes(b)
+                }
             })
             .collect()
     } else {
@@ -115,10 +117,7 @@ pub fn parse_npy_f32(bytes: &[u8], path: &str) -> Result<NpyMatrix> {
 /// Writes a row-major `[rows, cols]` f32 matrix as `.npy` (v1.0, `<f4`), atomically.
 pub fn write_npy_f32(path: &Path, rows: usize, cols: usize, data: &[f32]) -> Result<()> {
     if rows.checked_mul(cols) != Some(data.len()) {
-        return Err(EagerError::invalid(format!(
-            "write_npy_f32: data has {} values, shape {rows}x{cols}",
-            data.len()
-        )));
+        return Err(EagerError::invalid(format!("write_npy_f32: data has {} values, shape {rows}x{cols}", data.len())));
     }
     write_atomic(path, &encode_npy_f32(rows, cols, data))
 }
@@ -162,12 +161,7 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 fn parse_shape(txt: &str) -> Option<Vec<usize>> {
     let inner = txt.trim().strip_prefix('(')?.strip_suffix(')')?;
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().ok())
-        .collect()
+    inner.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.parse::<usize>().ok()).collect()
 }
 
 #[cfg(test)]

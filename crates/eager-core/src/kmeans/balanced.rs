@@ -35,11 +35,7 @@ impl Eq for Candidate {}
 impl Ord for Candidate {
     fn cmp(&self, other: &Self) -> Ordering {
         // reversed: BinaryHeap is a max-heap
-        other
-            .dist
-            .total_cmp(&self.dist)
-            .then(other.point.cmp(&self.point))
-            .then(other.cluster.cmp(&self.cluster))
+        other.dist.total_cmp(&self.dist).then(other.point.cmp(&self.point)).then(other.cluster.cmp(&self.cluster))
     }
 }
 

@@ -105,10 +105,7 @@ pub fn check_matrix(x: &[f32], dim: usize) -> Result<usize> {
         return Err(EagerError::invalid("dim must be at least 1"));
     }
     if x.len() % dim != 0 {
-        return Err(EagerError::invalid(format!(
-            "embeddings length {} is not a multiple of dim {dim}",
-            x.len()
-        )));
+        return Err(EagerError::invalid(format!("embeddings length {} is not a multiple of dim {dim}", x.len())));
     }
     let n = x.len() / dim;
     if n == 0 {
@@ -134,10 +131,7 @@ pub fn kmeans(x: &[f32], dim: usize, cfg: &KMeansConfig) -> Result<Clustering> {
     cfg.validate()?;
     let n = check_matrix(x, dim)?;
     if n < cfg.k {
-        return Err(EagerError::invalid(format!(
-            "k-means needs at least k = {} points, got {n}",
-            cfg.k
-        )));
+        return Err(EagerError::invalid(format!("k-means needs at least k = {} points, got {n}", cfg.k)));
     }
     let mut rng = SeededRng::new(cfg.seed);
     Ok(run_unchecked(x, n, dim, cfg, cfg.balanced, &mut rng))
@@ -167,7 +161,13 @@ pub(crate) fn run_unchecked(
         }
     }
     // n_init >= 1 was validated, so `best` is set; an empty result is unreachable
-    best.unwrap_or_else(|| Clustering { assign: vec![0; n], centroids: vec![0.0; cfg.k * d], k: cfg.k, iters: 0, inertia: 0.0 })
+    best.unwrap_or_else(|| Clustering {
+        assign: vec![0; n],
+        centroids: vec![0.0; cfg.k * d],
+        k: cfg.k,
+        iters: 0,
+        inertia: 0.0,
+    })
 }
 
 /// Initial centres according to `cfg.init`, `[k, d]`.

@@ -32,8 +32,7 @@ impl Dropout {
         }
         let keep = 1.0 - self.p;
         let scale = 1.0 / keep;
-        let mask: Vec<f32> =
-            (0..x.elem_count()).map(|_| if rng.next_f32() < keep { scale } else { 0.0 }).collect();
+        let mask: Vec<f32> = (0..x.elem_count()).map(|_| if rng.next_f32() < keep { scale } else { 0.0 }).collect();
         let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
         Ok(x.mul(&mask)?)
     }

@@ -15,7 +15,14 @@ pub struct Embedding {
 
 impl Embedding {
     /// Rows ~ N(0, std²).
-    pub fn new(store: &mut ParamStore, prefix: &str, num: usize, dim: usize, std: f32, rng: &mut SeededRng) -> Result<Self> {
+    pub fn new(
+        store: &mut ParamStore,
+        prefix: &str,
+        num: usize,
+        dim: usize,
+        std: f32,
+        rng: &mut SeededRng,
+    ) -> Result<Self> {
         if num == 0 || dim == 0 {
             return Err(EagerError::invalid(format!("embedding `{prefix}` needs num > 0 and dim > 0")));
         }

@@ -67,8 +67,7 @@ impl ParamStore {
     /// A variable drawn uniformly from [-bound, bound) with the seeded generator.
     pub fn uniform(&mut self, name: &str, shape: impl Into<Shape>, bound: f32, rng: &mut SeededRng) -> Result<Var> {
         let shape: Shape = shape.into();
-        let data: Vec<f32> =
-            (0..shape.elem_count()).map(|_| (rng.next_f32() * 2.0 - 1.0) * bound).collect();
+        let data: Vec<f32> = (0..shape.elem_count()).map(|_| (rng.next_f32() * 2.0 - 1.0) * bound).collect();
         let t = Tensor::from_vec(data, shape, &Device::Cpu)?;
         self.add(name, t)
     }
@@ -152,9 +151,7 @@ impl ParamStore {
             }
         }
         for (name, var) in self.iter() {
-            let t = map
-                .get(name)
-                .ok_or_else(|| EagerError::invalid(format!("missing tensor `{name}`")))?;
+            let t = map.get(name).ok_or_else(|| EagerError::invalid(format!("missing tensor `{name}`")))?;
             if t.dims() != var.dims() {
                 return Err(EagerError::invalid(format!(
                     "tensor `{name}` has shape {:?}, the model expects {:?}",

@@ -8,7 +8,7 @@ use crate::rng::SeededRng;
 /// Affine map over the last dimension. Parameters: `<prefix>.weight` `[out, in]`, `<prefix>.bias` `[out]`.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    weight: Var, // [out, in]
+    weight: Var,       // [out, in]
     bias: Option<Var>, // [out]
     in_dim: usize,
     out_dim: usize,
@@ -63,7 +63,7 @@ pub fn linear_forward(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Res
     let out_dim = weight.dim(0)?;
     let rows = x.elem_count() / in_dim.max(1);
     let x2 = x.reshape((rows, in_dim))?; // [N, in]
-    // The transposed weight is a strided view gemm reads directly (no copy).
+                                         // The transposed weight is a strided view gemm reads directly (no copy).
     let mut y = x2.matmul(&weight.t()?)?; // [N, out]
     if let Some(b) = bias {
         y = y.broadcast_add(b)?;

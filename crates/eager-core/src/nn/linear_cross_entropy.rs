@@ -14,8 +14,8 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::loss::{cross_entropy, kernels};
-use crate::linalg::{sgemm, Parallel};
 use crate::error::{EagerError, Result};
+use crate::linalg::{sgemm, Parallel};
 
 /// Logit rows per chunk: `rows · C` floats are the only large buffer.
 const CHUNK_ROWS: usize = 256;
@@ -67,7 +67,9 @@ struct LinearCrossEntropy {
 
 fn data<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
     let CpuStorage::F32(v) = s else { candle_core::bail!("linear-cross-entropy: {what} must be f32") };
-    let Some((a, b)) = l.contiguous_offsets() else { candle_core::bail!("linear-cross-entropy: {what} must be contiguous") };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("linear-cross-entropy: {what} must be contiguous")
+    };
     Ok(&v[a..b])
 }
 
@@ -76,7 +78,13 @@ impl CustomOp2 for LinearCrossEntropy {
         "linear-cross-entropy"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (p, d) = l1.shape().dims2()?;
         let (c, _) = l2.shape().dims2()?;
         let h = data(s1, l1, "h")?;
@@ -103,21 +111,42 @@ impl CustomOp2 for LinearCrossEntropy {
                     (max + sum.ln() - picked) as f64
                 })
                 .sum::<f64>();
-            sgemm((rows, d, c), &mut dh[start * d..(start + rows) * d], (d, 1), false, z, (c, 1), w, (d, 1), Parallel::Auto)?; // dz · W
-            sgemm((c, d, rows), &mut dw, (d, 1), true, z, (1, c), hc, (d, 1), Parallel::Auto)?; // += dzᵀ · h
+            sgemm(
+                (rows, d, c),
+                &mut dh[start * d..(start + rows) * d],
+                (d, 1),
+                false,
+                z,
+                (c, 1),
+                w,
+                (d, 1),
+                Parallel::Auto,
+            )?; // dz · W
+            sgemm((c, d, rows), &mut dw, (d, 1), true, z, (1, c), hc, (d, 1), Parallel::Auto)?;
+            // += dzᵀ · h
         }
-        *self.grads.lock().map_err(|_| candle_core::Error::Msg("linear-cross-entropy: poisoned".into()))? = Some((dh, dw));
+        *self.grads.lock().map_err(|_| candle_core::Error::Msg("linear-cross-entropy: poisoned".into()))? =
+            Some((dh, dw));
         Ok((CpuStorage::F32(vec![(loss / p as f64) as f32]), Shape::from(())))
     }
 
-    fn bwd(&self, h: &Tensor, w: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        h: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let (dh, dw) = self
             .grads
             .lock()
             .map_err(|_| candle_core::Error::Msg("linear-cross-entropy: poisoned".into()))?
             .take()
-            .ok_or_else(|| candle_core::Error::Msg("linear-cross-entropy: backward ran twice or without forward".into()))?;
-        let g = grad.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?.first().copied().unwrap_or(1.0);
+            .ok_or_else(|| {
+                candle_core::Error::Msg("linear-cross-entropy: backward ran twice or without forward".into())
+            })?;
+        let g =
+            grad.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?.first().copied().unwrap_or(1.0);
         let dh = (Tensor::from_vec(dh, h.shape(), h.device())? * g as f64)?;
         let dw = (Tensor::from_vec(dw, w.shape(), w.device())? * g as f64)?;
         Ok((Some(dh), Some(dw)))
@@ -141,9 +170,10 @@ mod tests {
         let targets: Vec<u32> = (0..p as u32).map(|i| (i * 7 + 3) % c as u32).collect();
         let fused = (linear_cross_entropy(h.as_tensor(), w.as_tensor(), &targets)? * 3.0)?;
         let t = Tensor::from_slice(&targets, p, &dev)?;
-        let plain = (super::super::loss::cross_entropy_rows_composed(&h.as_tensor().matmul(&w.as_tensor().t()?)?, &t)?
-            .mean_all()?
-            * 3.0)?;
+        let plain =
+            (super::super::loss::cross_entropy_rows_composed(&h.as_tensor().matmul(&w.as_tensor().t()?)?, &t)?
+                .mean_all()?
+                * 3.0)?;
         let (a, b) = (fused.to_scalar::<f32>()?, plain.to_scalar::<f32>()?);
         assert!((a - b).abs() < 1e-4 * b.abs().max(1.0), "loss {a} vs {b}");
         let (g1, g2) = (fused.backward()?, plain.backward()?);

@@ -22,7 +22,8 @@ pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
         if let Some(bad) = t.iter().find(|&&x| x as usize >= c) {
             return Err(EagerError::invalid(format!("cross_entropy: target {bad} out of range for {c} classes")));
         }
-        logits.contiguous()?.apply_op1(SoftmaxCrossEntropy { targets: Arc::new(t) })? // [N]
+        logits.contiguous()?.apply_op1(SoftmaxCrossEntropy { targets: Arc::new(t) })?
+    // [N]
     } else {
         cross_entropy_rows_composed(logits, targets)?
     };
@@ -59,10 +60,12 @@ struct SoftmaxCrossEntropy {
     targets: Arc<Vec<u32>>,
 }
 
-fn f32_rows<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core::Result<(&'a [f32], usize, usize)> {
-    let CpuStorage::F32(data) = storage else {
-        candle_core::bail!("{what}: logits must be f32")
-    };
+fn f32_rows<'a>(
+    storage: &'a CpuStorage,
+    layout: &Layout,
+    what: &str,
+) -> candle_core::Result<(&'a [f32], usize, usize)> {
+    let CpuStorage::F32(data) = storage else { candle_core::bail!("{what}: logits must be f32") };
     let Some((start, end)) = layout.contiguous_offsets() else {
         candle_core::bail!("{what}: logits must be contiguous")
     };
@@ -90,7 +93,8 @@ impl CustomOp1 for SoftmaxCrossEntropy {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let g = arg.apply_op2_no_bwd(&grad_res.contiguous()?, &SoftmaxCrossEntropyGrad { targets: self.targets.clone() })?;
+        let g =
+            arg.apply_op2_no_bwd(&grad_res.contiguous()?, &SoftmaxCrossEntropyGrad { targets: self.targets.clone() })?;
         Ok(Some(g))
     }
 }
@@ -113,15 +117,18 @@ impl CustomOp2 for SoftmaxCrossEntropyGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (x, n, c) = f32_rows(s1, l1, self.name())?;
         let CpuStorage::F32(gdata) = s2 else { candle_core::bail!("{}: grad must be f32", self.name()) };
-        let Some((gs, ge)) = l2.contiguous_offsets() else { candle_core::bail!("{}: grad must be contiguous", self.name()) };
+        let Some((gs, ge)) = l2.contiguous_offsets() else {
+            candle_core::bail!("{}: grad must be contiguous", self.name())
+        };
         let grad = &gdata[gs..ge];
         let mut out = vec![0f32; n * c];
-        out.par_chunks_mut(c.max(1)).zip(x.par_chunks(c.max(1))).zip(grad.par_iter().zip(self.targets.par_iter())).for_each(
-            |((o, row), (&g, &t))| {
+        out.par_chunks_mut(c.max(1))
+            .zip(x.par_chunks(c.max(1)))
+            .zip(grad.par_iter().zip(self.targets.par_iter()))
+            .for_each(|((o, row), (&g, &t))| {
                 kernels::scaled_softmax(row, o, g);
                 o[t as usize] -= g;
-            },
-        );
+            });
         Ok((CpuStorage::F32(out), Shape::from((n, c))))
     }
 }
@@ -140,7 +147,8 @@ pub(crate) mod kernels {
         let x = x.clamp(-87.0, 88.0);
         let n = (x * LOG2E + ROUND) - ROUND;
         let r = x - n * LN2_HI - n * LN2_LO;
-        let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+        let p =
+            1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
         let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
         p * scale
     }
@@ -277,8 +285,10 @@ mod tests {
         let composed = cross_entropy_rows_composed(x.as_tensor(), &t)?.mean_all()?;
         let (a, b) = (fused.to_scalar::<f32>()?, composed.to_scalar::<f32>()?);
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
-        let ga: Vec<f32> = fused.backward()?.get(x.as_tensor()).ok_or(EagerError::invalid("g"))?.flatten_all()?.to_vec1()?;
-        let gb: Vec<f32> = composed.backward()?.get(x.as_tensor()).ok_or(EagerError::invalid("g"))?.flatten_all()?.to_vec1()?;
+        let ga: Vec<f32> =
+            fused.backward()?.get(x.as_tensor()).ok_or(EagerError::invalid("g"))?.flatten_all()?.to_vec1()?;
+        let gb: Vec<f32> =
+            composed.backward()?.get(x.as_tensor()).ok_or(EagerError::invalid("g"))?.flatten_all()?.to_vec1()?;
         for (p, q) in ga.iter().zip(&gb) {
             assert!((p - q).abs() < 1e-6, "{ga:?} vs {gb:?}");
         }
@@ -298,10 +308,21 @@ mod tests {
         let loss = cross_entropy_smoothed(x.as_tensor(), &t, 0.1)?;
         let v = loss.to_scalar::<f32>()?;
         assert!((v - 1.423_117_f32).abs() < 1e-5, "{v}");
-        let g: Vec<f32> = loss.backward()?.get(x.as_tensor()).ok_or(EagerError::invalid("g"))?.flatten_all()?.to_vec1()?;
+        let g: Vec<f32> =
+            loss.backward()?.get(x.as_tensor()).ok_or(EagerError::invalid("g"))?.flatten_all()?.to_vec1()?;
         let want = [
-            -0.071_633_36, 0.003_451_264, 0.044_481_57, 0.023_700_525, 0.051_266_745, 0.045_595_05, 0.013_592_31,
-            -0.110_454_1, -0.006_448_899, -0.294_409_14, 0.029_516_54, 0.271_341_5,
+            -0.071_633_36,
+            0.003_451_264,
+            0.044_481_57,
+            0.023_700_525,
+            0.051_266_745,
+            0.045_595_05,
+            0.013_592_31,
+            -0.110_454_1,
+            -0.006_448_899,
+            -0.294_409_14,
+            0.029_516_54,
+            0.271_341_5,
         ];
         for (a, b) in g.iter().zip(want) {
             assert!((a - b).abs() < 1e-6, "{g:?}");

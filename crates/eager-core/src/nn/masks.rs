@@ -13,8 +13,7 @@ pub const MASKED: f32 = -1e9;
 
 /// Causal mask `[1, 1, T, T]`: query `i` sees keys `0..=i`.
 pub fn causal_mask(t: usize, device: &Device) -> Result<Tensor> {
-    let data: Vec<f32> =
-        (0..t * t).map(|k| if k % t > k / t { MASKED } else { 0.0 }).collect();
+    let data: Vec<f32> = (0..t * t).map(|k| if k % t > k / t { MASKED } else { 0.0 }).collect();
     Ok(Tensor::from_vec(data, (1, 1, t, t), device)?)
 }
 

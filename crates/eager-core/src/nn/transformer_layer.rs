@@ -89,10 +89,22 @@ pub struct TransformerLayer {
 
 impl TransformerLayer {
     /// Registers the layer's parameters under `prefix` and draws their initial values from `rng`.
-    pub fn new(store: &mut ParamStore, prefix: &str, cfg: &TransformerLayerConfig, rng: &mut SeededRng) -> Result<Self> {
+    pub fn new(
+        store: &mut ParamStore,
+        prefix: &str,
+        cfg: &TransformerLayerConfig,
+        rng: &mut SeededRng,
+    ) -> Result<Self> {
         cfg.validate()?;
-        let self_attn =
-            MultiHeadAttention::new(store, &join(prefix, "self_attn"), cfg.dim, cfg.heads, cfg.attn_dropout, cfg.init_std, rng)?;
+        let self_attn = MultiHeadAttention::new(
+            store,
+            &join(prefix, "self_attn"),
+            cfg.dim,
+            cfg.heads,
+            cfg.attn_dropout,
+            cfg.init_std,
+            rng,
+        )?;
         let self_norm = LayerNorm::new(store, &join(prefix, "self_attn_norm"), cfg.dim, cfg.layer_norm_eps)?;
         let cross = if cfg.cross_attention {
             let a = MultiHeadAttention::new(
@@ -162,10 +174,13 @@ impl TransformerLayer {
         })?;
         match (&self.cross, cross) {
             (Some((attn, norm)), Some((memory, mask))) => {
-                h = self.sublayer(&h, norm, train, rng, |inp, rng| attn.forward(inp, Some(memory), mask, train, rng))?;
+                h =
+                    self.sublayer(&h, norm, train, rng, |inp, rng| attn.forward(inp, Some(memory), mask, train, rng))?;
             }
             (None, None) => {}
-            (Some(_), None) => return Err(EagerError::invalid("transformer layer: cross-attention layer needs a memory")),
+            (Some(_), None) => {
+                return Err(EagerError::invalid("transformer layer: cross-attention layer needs a memory"))
+            }
             (None, Some(_)) => return Err(EagerError::invalid("transformer layer: built without cross-attention")),
         }
         self.sublayer(&h, &self.ffn_norm, train, rng, |inp, rng| self.ffn.forward(inp, train, rng))

@@ -2,8 +2,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::{DType, Tensor};
 use candle_core::backprop::GradStore;
+use candle_core::{DType, Tensor};
 
 use crate::error::{EagerError, Result};
 use crate::nn::init::{save_tensors_atomic, ParamStore};
@@ -134,7 +134,11 @@ impl Adam {
             for (slot, key) in [(&mut m[i], format!("adam.m.{name}")), (&mut v[i], format!("adam.v.{name}"))] {
                 if let Some(t) = map.get(&key) {
                     if t.dims() != var.dims() {
-                        return Err(EagerError::invalid(format!("adam state: `{key}` has shape {:?}, expected {:?}", t.dims(), var.dims())));
+                        return Err(EagerError::invalid(format!(
+                            "adam state: `{key}` has shape {:?}, expected {:?}",
+                            t.dims(),
+                            var.dims()
+                        )));
                     }
                     *slot = Some(t.to_dtype(DType::F32)?.to_device(store.device())?);
                 }

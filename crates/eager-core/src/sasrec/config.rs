@@ -90,7 +90,8 @@ impl SasRecConfig {
         if self.weight_decay.is_nan() || self.weight_decay < 0.0 {
             return Err(EagerError::invalid("sasrec config: `weightDecay` must be >= 0"));
         }
-        if self.layer_norm_eps.is_nan() || self.layer_norm_eps <= 0.0 || self.init_std.is_nan() || self.init_std <= 0.0 {
+        if self.layer_norm_eps.is_nan() || self.layer_norm_eps <= 0.0 || self.init_std.is_nan() || self.init_std <= 0.0
+        {
             return Err(EagerError::invalid("sasrec config: `layerNormEps` and `initStd` must be > 0"));
         }
         Ok(())
@@ -104,7 +105,8 @@ impl SasRecConfig {
 
     /// The parsed activation.
     pub fn activation_fn(&self) -> Result<Activation> {
-        Activation::parse(&self.activation)
-            .map_err(|_| EagerError::invalid(format!("sasrec config: `activation` must be gelu or relu, got `{}`", self.activation)))
+        Activation::parse(&self.activation).map_err(|_| {
+            EagerError::invalid(format!("sasrec config: `activation` must be gelu or relu, got `{}`", self.activation))
+        })
     }
 }

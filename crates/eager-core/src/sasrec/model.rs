@@ -11,7 +11,9 @@ use candle_core::{Device, Tensor};
 
 use crate::eager::layers::{BlockConfig, Noise, Norm, Stack};
 use crate::error::{EagerError, Result};
-use crate::nn::{linear_cross_entropy, masks, Dropout, Embedding, LayerNorm, ParamStore, TransformerLayer, TransformerLayerConfig};
+use crate::nn::{
+    linear_cross_entropy, masks, Dropout, Embedding, LayerNorm, ParamStore, TransformerLayer, TransformerLayerConfig,
+};
 use crate::rng::SeededRng;
 use crate::sasrec::batch::{TrainBatch, PAD};
 use crate::sasrec::config::SasRecConfig;
@@ -96,7 +98,12 @@ impl SasRecModel {
     }
 
     /// The composed reference layers (`nn::TransformerLayer`: any activation, pre- or post-LN).
-    fn composed_layers(cfg: &SasRecConfig, store: &mut ParamStore, norm_name: &str, rng: &mut SeededRng) -> Result<Layers> {
+    fn composed_layers(
+        cfg: &SasRecConfig,
+        store: &mut ParamStore,
+        norm_name: &str,
+        rng: &mut SeededRng,
+    ) -> Result<Layers> {
         let d = cfg.hidden;
         let norm = LayerNorm::new(store, norm_name, d, cfg.layer_norm_eps)?;
         let layer_cfg = TransformerLayerConfig {
@@ -184,7 +191,7 @@ impl SasRecModel {
         let h = h.reshape((batch.b * batch.t, self.cfg.hidden))?; // [B*T, d]
         let idx = Tensor::from_slice(&batch.positions, batch.positions.len(), dev)?;
         let h = h.index_select(&idx, 0)?; // [N, d]
-        // Full softmax over the catalogue without materialising the [N, numItems] logits.
+                                          // Full softmax over the catalogue without materialising the [N, numItems] logits.
         linear_cross_entropy(&h, &self.item_table()?, &batch.targets)
     }
 

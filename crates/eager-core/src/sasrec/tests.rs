@@ -5,7 +5,16 @@ use crate::error::Result;
 use crate::sasrec::*;
 
 fn tiny_cfg() -> SasRecConfig {
-    SasRecConfig { hidden: 16, heads: 2, ffn_dim: 32, dropout: 0.1, attn_dropout: 0.1, max_len: 8, lr: 5e-3, ..SasRecConfig::default() }
+    SasRecConfig {
+        hidden: 16,
+        heads: 2,
+        ffn_dim: 32,
+        dropout: 0.1,
+        attn_dropout: 0.1,
+        max_len: 8,
+        lr: 5e-3,
+        ..SasRecConfig::default()
+    }
 }
 
 /// Users walk a cycle 1 → 2 → … → 10 → 1 from different starting points.
@@ -165,8 +174,9 @@ fn fused_layers_equal_composed_layers() -> Result<()> {
     let fused = SasRecModel::with_layer_impl(&cfg, 10, &dev, &mut crate::rng::SeededRng::new(6), true)?;
     // Non-trivial values everywhere (layer-norm scales and shifts included).
     for (p, (_, var)) in composed.store().iter().enumerate() {
-        let vals: Vec<f32> =
-            (0..var.elem_count()).map(|e| 0.4 * (0.37 * (e as f64 + 1.0) + 1.7 * (p as f64 + 1.0)).sin() as f32).collect();
+        let vals: Vec<f32> = (0..var.elem_count())
+            .map(|e| 0.4 * (0.37 * (e as f64 + 1.0) + 1.7 * (p as f64 + 1.0)).sin() as f32)
+            .collect();
         var.set(&Tensor::from_vec(vals, var.shape(), &dev)?)?;
     }
     let source = |fused_name: &str| -> Vec<String> {
@@ -218,7 +228,9 @@ fn fused_layers_equal_composed_layers() -> Result<()> {
     let (gf, gc) = (lf.backward()?, lc.backward()?);
     for (name, var) in fused.store().iter() {
         let want = gather(&source(name), &|n| composed.store().get(n).and_then(|v| gc.get(v.as_tensor()).cloned()))?;
-        let got = gf.get(var.as_tensor()).ok_or_else(|| crate::EagerError::invalid(format!("no fused gradient for {name}")))?;
+        let got = gf
+            .get(var.as_tensor())
+            .ok_or_else(|| crate::EagerError::invalid(format!("no fused gradient for {name}")))?;
         let diff = (got - &want)?.abs()?.max_all()?.to_scalar::<f32>()?;
         let scale = want.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(scale > 0.0 && diff <= 2e-4 * scale.max(1e-2), "{name}: gradient differs by {diff} (scale {scale})");

@@ -156,7 +156,8 @@ impl SasRec {
         for chunk in length_sorted_chunks(histories, self.model.config().max_len) {
             let hs: Vec<&[u32]> = chunk.iter().map(|&u| histories.get(u)).collect();
             let (ids, b, t) = history_batch(&hs, self.model.config().max_len);
-            let s: Vec<f32> = rayon::scope(|_| -> Result<Vec<f32>> { Ok(self.model.scores(&ids, b, t)?.flatten_all()?.to_vec1()?) })?;
+            let s: Vec<f32> =
+                rayon::scope(|_| -> Result<Vec<f32>> { Ok(self.model.scores(&ids, b, t)?.flatten_all()?.to_vec1()?) })?;
             let a = top_k_rows(&s, n, k, None);
             let e = top_k_rows(&s, n, k, Some(&hs));
             for (r, &u) in chunk.iter().enumerate() {

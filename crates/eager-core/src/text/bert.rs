@@ -118,8 +118,8 @@ struct Layer {
 #[derive(Debug, Clone)]
 pub struct BertEncoder {
     config: BertConfig,
-    word: Tensor,     // [V, d]
-    position: Tensor, // [P, d]
+    word: Tensor,        // [V, d]
+    position: Tensor,    // [P, d]
     token_type0: Tensor, // [d]
     emb_ln: LayerNorm,
     layers: Vec<Layer>,
@@ -267,7 +267,10 @@ impl Weights<'_> {
         let key = format!("{}{}", self.prefix, name);
         let rows = self.map.get(&key).map(|t| t.dims().first().copied().unwrap_or(0)).unwrap_or(0);
         if rows == 0 {
-            return Err(EagerError::BadFile { path: self.source.clone(), msg: format!("missing weight tensor `{key}`") });
+            return Err(EagerError::BadFile {
+                path: self.source.clone(),
+                msg: format!("missing weight tensor `{key}`"),
+            });
         }
         self.get(name, &[rows, d])
     }

@@ -43,11 +43,7 @@ fn read_safetensors_matrix(path: &Path, name: Option<&str>) -> Result<NpyMatrix>
         None if names.len() == 1 => names[0],
         None if names.contains(&"embeddings") => "embeddings",
         None => {
-            return Err(bad(format!(
-                "file holds {} tensors ({}); name the one to use",
-                names.len(),
-                names.join(", ")
-            )))
+            return Err(bad(format!("file holds {} tensors ({}); name the one to use", names.len(), names.join(", "))))
         }
     };
     let view = st.tensor(chosen).map_err(|_| bad(format!("no tensor named {chosen:?} (has: {})", names.join(", "))))?;
@@ -63,10 +59,9 @@ fn read_safetensors_matrix(path: &Path, name: Option<&str>) -> Result<NpyMatrix>
             .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
             .collect(),
         Dtype::F16 => raw.chunks_exact(2).map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]]))).collect(),
-        Dtype::BF16 => raw
-            .chunks_exact(2)
-            .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
-            .collect(),
+        Dtype::BF16 => {
+            raw.chunks_exact(2).map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16)).collect()
+        }
         d => return Err(bad(format!("tensor {chosen:?} has dtype {d:?}, expected a float type"))),
     };
     if data.len() != rows * cols {

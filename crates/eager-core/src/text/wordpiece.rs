@@ -114,9 +114,7 @@ impl WordPieceTokenizer {
         if let Some(n) = root.get("normalizer").filter(|n| !n.is_null()) {
             let ntype = n.get("type").and_then(Value::as_str).unwrap_or("");
             if ntype != "BertNormalizer" {
-                return Err(bad(format!(
-                    "field `normalizer.type` is {ntype:?}, only \"BertNormalizer\" is supported"
-                )));
+                return Err(bad(format!("field `normalizer.type` is {ntype:?}, only \"BertNormalizer\" is supported")));
             }
             let flag = |k: &str, d: bool| n.get(k).and_then(Value::as_bool).unwrap_or(d);
             norm.clean_text = flag("clean_text", true);

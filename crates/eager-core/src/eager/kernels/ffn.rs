@@ -11,8 +11,8 @@ use candle_core::{CpuStorage, Device, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::cpu::{bias_gelu_rows, rows_per_task, slice, with_slice};
-use crate::linalg::{sgemm, Parallel};
 use super::gelu::{gelu, gelu_grad};
+use crate::linalg::{sgemm, Parallel};
 
 /// `gelu(x W1ᵀ + b1) W2ᵀ`: `x` `[..., d]`, `w1` `[F, d]`, `b1` `[F]`, `w2` `[d, F]` → `[..., d]`.
 pub fn feed_forward(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor) -> candle_core::Result<Tensor> {
@@ -47,7 +47,12 @@ pub fn feed_forward_eval(x: &Tensor, w1: &Tensor, b1: &Tensor, w2: &Tensor) -> c
     let n = x.elem_count() / d.max(1);
     let f = w1.dim(0)?;
     if w1.dims2()? != (f, d) || b1.dims1()? != f || w2.dims2()? != (d, f) {
-        return Err(msg(format!("feed-forward: x {dims:?}, w1 {:?}, b1 {:?}, w2 {:?}", w1.dims(), b1.dims(), w2.dims())));
+        return Err(msg(format!(
+            "feed-forward: x {dims:?}, w1 {:?}, b1 {:?}, w2 {:?}",
+            w1.dims(),
+            b1.dims(),
+            w2.dims()
+        )));
     }
     let mut y = vec![0f32; n * d];
     if n > 0 && d > 0 && f > 0 {
