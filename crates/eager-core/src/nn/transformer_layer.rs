@@ -87,6 +87,16 @@ pub struct TransformerLayer {
     norm_first: bool,
 }
 
+/// One attention block of a layer (self or cross), sized by the layer's config.
+fn attention(
+    store: &mut ParamStore,
+    prefix: &str,
+    cfg: &TransformerLayerConfig,
+    rng: &mut SeededRng,
+) -> Result<MultiHeadAttention> {
+    MultiHeadAttention::new(store, prefix, cfg.dim, cfg.heads, cfg.attn_dropout, cfg.init_std, rng)
+}
+
 impl TransformerLayer {
     /// Registers the layer's parameters under `prefix` and draws their initial values from `rng`.
     pub fn new(
@@ -96,26 +106,10 @@ impl TransformerLayer {
         rng: &mut SeededRng,
     ) -> Result<Self> {
         cfg.validate()?;
-        let self_attn = MultiHeadAttention::new(
-            store,
-            &join(prefix, "self_attn"),
-            cfg.dim,
-            cfg.heads,
-            cfg.attn_dropout,
-            cfg.init_std,
-            rng,
-        )?;
+        let self_attn = attention(store, &join(prefix, "self_attn"), cfg, rng)?;
         let self_norm = LayerNorm::new(store, &join(prefix, "self_attn_norm"), cfg.dim, cfg.layer_norm_eps)?;
         let cross = if cfg.cross_attention {
-            let a = MultiHeadAttention::new(
-                store,
-                &join(prefix, "cross_attn"),
-                cfg.dim,
-                cfg.heads,
-                cfg.attn_dropout,
-                cfg.init_std,
-                rng,
-            )?;
+            let a = attention(store, &join(prefix, "cross_attn"), cfg, rng)?;
             let n = LayerNorm::new(store, &join(prefix, "cross_attn_norm"), cfg.dim, cfg.layer_norm_eps)?;
             Some((a, n))
         } else {
