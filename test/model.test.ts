@@ -130,6 +130,23 @@ describe('EagerModel (native)', () => {
         expect(Array.from(p.scores)).toEqual(Array.from(seq.scores));
       }
     }
+    // scoreLists: any items' rescore sum, in the lists' order (user 1 has an empty list).
+    const two = Uint32Array.from([0, 0, 3, 4, 5, 0, 0, 0, 0, 9]);
+    const s9b = m.scoreAll('behaviour', Uint32Array.from([9]));
+    const s9s = m.scoreAll('semantic', Uint32Array.from([9]));
+    const listed = Uint32Array.from([12, 1, 7, 2, 2]);
+    for (const w of [1, 0.4]) {
+      const got = await m.scoreLists(two, T, listed, Uint32Array.from([0, 3, 5]), { beamWidth: 1, merge: 'rescore', semanticWeight: w });
+      expect(got).toHaveLength(5);
+      [12, 1, 7].forEach((item, j) => expect(got[j]).toBeCloseTo(sb[item - 1]! + w * ss[item - 1]!, 4));
+      [2, 2].forEach((item, j) => expect(got[3 + j]).toBeCloseTo(s9b[item - 1]! + w * s9s[item - 1]!, 4));
+    }
+    await expect(m.scoreLists(two, T, listed, Uint32Array.from([0, 3, 4]), { beamWidth: 1, merge: 'rescore' })).rejects.toMatchObject({
+      code: 'EAGER_INVALID_ARGUMENT', message: expect.stringContaining('offsets'),
+    });
+    await expect(m.scoreLists(two, T, Uint32Array.from([13]), Uint32Array.from([0, 1, 1]), { beamWidth: 1, merge: 'rescore' })).rejects.toMatchObject({
+      code: 'EAGER_INVALID_ARGUMENT', message: expect.stringContaining('item 13'),
+    });
     // k above the catalogue is clamped: extra slots are item 0.
     const big = await m.recommend(hist, T, 20, { beamWidth: 5, merge: 'confidence' });
     expect(Array.from(big.items.subarray(N))).toEqual(new Array(20 - N).fill(0));

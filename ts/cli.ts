@@ -29,7 +29,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner> }>
     load: async () => (await import('./commands/train.js')).runTrain,
   },
   eval: {
-    summary: 'evaluate a run: `eager eval <run> --split valid|test [--json]`',
+    summary: 'evaluate a run or an ensemble of runs: `eager eval <run> [<run> ...] --split valid|test [--json]`',
     load: async () => (await import('./commands/eval.js')).runEval,
   },
   recommend: {

@@ -1,7 +1,7 @@
 //! Binding for `eager_core::eager`: the two-stream EAGER model (training step, checkpoints,
 //! constrained beam-search recommendation). Conversion and threading only.
 //!
-//! The model sits behind a read-write lock: `recommend` / `scoreAll` / `evaluateLoss` take the
+//! The model sits behind a read-write lock: `recommend` / `scoreLists` / `scoreAll` / `evaluateLoss` take the
 //! read side (concurrent calls run in parallel and equal sequential ones), `trainStep`,
 //! `setLearningRate` and `loadCheckpoint` the write side.
 use std::path::PathBuf;
@@ -165,6 +165,68 @@ fn recommend_ranked(
     Ok((k as u32, items, scores))
 }
 
+/// Per-user candidate lists from flat `items` and `offsets` (`users + 1` entries, starting at 0,
+/// non-decreasing, ending at `items.length`; user u's list is `items[offsets[u]..offsets[u+1]]`).
+fn candidate_lists(items: &[u32], offsets: &[u32], users: usize) -> napi::Result<Vec<Vec<u32>>> {
+    let ok = offsets.len() == users + 1
+        && offsets.first() == Some(&0)
+        && offsets.last().map(|&o| o as usize) == Some(items.len())
+        && offsets.windows(2).all(|w| w[0] <= w[1]);
+    if !ok {
+        return Err(EagerError::invalid(format!(
+            "offsets: expected {} non-decreasing entries from 0 to {} (items.length), got {} entries",
+            users + 1,
+            items.len(),
+            offsets.len()
+        )))
+        .napi();
+    }
+    Ok(offsets.windows(2).map(|w| items[w[0] as usize..w[1] as usize].to_vec()).collect())
+}
+
+/// Options of `scoreLists` (all optional).
+#[napi(object)]
+pub struct EagerScoreOptions {
+    /// Weight of the semantic stream's log-likelihood (behaviour: 1) [1].
+    pub semantic_weight: Option<f64>,
+    /// Users encoded together [64].
+    pub batch_users: Option<u32>,
+}
+
+/// A `scoreLists` call's inputs, converted.
+pub struct ScoreLists {
+    rows: Vec<Vec<u32>>,
+    cands: Vec<Vec<u32>>,
+    semantic_weight: f32,
+    batch_users: usize,
+}
+
+impl ScoreLists {
+    fn new(
+        histories: &[u32],
+        history_len: u32,
+        items: &[u32],
+        offsets: &[u32],
+        options: Option<&EagerScoreOptions>,
+    ) -> napi::Result<Self> {
+        let rows = history_rows(histories, history_len)?;
+        let cands = candidate_lists(items, offsets, rows.len())?;
+        let d = RecommendOptions::default();
+        Ok(ScoreLists {
+            rows,
+            cands,
+            semantic_weight: options.and_then(|o| o.semantic_weight).map_or(d.semantic_weight, |v| v as f32),
+            batch_users: options.and_then(|o| o.batch_users).map_or(d.batch_users, |v| v as usize),
+        })
+    }
+
+    /// Scores flattened in the lists' order (`[items.length]`).
+    fn run(&self, model: &CoreModel) -> eager_core::Result<Vec<f32>> {
+        let refs: Vec<&[u32]> = self.rows.iter().map(|r| r.as_slice()).collect();
+        Ok(model.score_lists(&refs, &self.cands, self.semantic_weight, self.batch_users)?.concat())
+    }
+}
+
 fn stream_input<'a>(t: &'a Option<CodeTable>, e: &'a Option<(Vec<f32>, usize)>) -> Option<StreamInput<'a>> {
     t.as_ref().map(|codes| StreamInput { codes, embeddings: e.as_ref().map(|(v, d)| (v.as_slice(), *d)) })
 }
@@ -311,6 +373,37 @@ impl EagerModel {
         Ok(AsyncTask::new(RecommendTask { model: Arc::clone(&self.inner), rows, opts }))
     }
 
+    /// The `rescore` score (behaviour + `semanticWeight` · semantic code log-likelihood) of
+    /// given items per history, on the calling thread: `histories` `[B, historyLen]` left-padded
+    /// with 0; user u's items are `items[offsets[u]..offsets[u+1]]` (ids in `1..=numItems`; a
+    /// list may be empty). Returns `[items.length]`, in the lists' order.
+    #[napi(catch_unwind)]
+    pub fn score_lists_sync(
+        &self,
+        histories: Uint32Array,
+        history_len: u32,
+        items: Uint32Array,
+        offsets: Uint32Array,
+        options: Option<EagerScoreOptions>,
+    ) -> napi::Result<Float32Array> {
+        let job = ScoreLists::new(&histories, history_len, &items, &offsets, options.as_ref())?;
+        Ok(Float32Array::from(job.run(read(&self.inner)?.model()).napi()?))
+    }
+
+    /// `scoreListsSync` on a worker thread (read-only: concurrent calls are safe).
+    #[napi(catch_unwind, ts_return_type = "Promise<Float32Array>")]
+    pub fn score_lists(
+        &self,
+        histories: Uint32Array,
+        history_len: u32,
+        items: Uint32Array,
+        offsets: Uint32Array,
+        options: Option<EagerScoreOptions>,
+    ) -> napi::Result<AsyncTask<ScoreListsTask>> {
+        let job = ScoreLists::new(&histories, history_len, &items, &offsets, options.as_ref())?;
+        Ok(AsyncTask::new(ScoreListsTask { model: Arc::clone(&self.inner), job }))
+    }
+
     /// Log-likelihood of every item's code in `stream` (`"behaviour"` | `"semantic"`) for one
     /// history (exhaustive scoring, for tests): `[numItems]`, entry i = item i+1.
     #[napi(catch_unwind)]
@@ -383,5 +476,24 @@ impl Task for RecommendTask {
 
     fn resolve(&mut self, _env: Env, (k, items, scores): (u32, Vec<u32>, Vec<f32>)) -> napi::Result<EagerRanked> {
         Ok(EagerRanked { k, items: Uint32Array::from(items), scores: Float32Array::from(scores) })
+    }
+}
+
+/// Background job of `EagerModel.scoreLists`.
+pub struct ScoreListsTask {
+    model: Arc<RwLock<Trainer>>,
+    job: ScoreLists,
+}
+
+impl Task for ScoreListsTask {
+    type Output = Vec<f32>;
+    type JsValue = Float32Array;
+
+    fn compute(&mut self) -> napi::Result<Vec<f32>> {
+        crate::error::guard(|| self.job.run(read(&self.model)?.model()).napi())
+    }
+
+    fn resolve(&mut self, _env: Env, scores: Vec<f32>) -> napi::Result<Float32Array> {
+        Ok(Float32Array::from(scores))
     }
 }

@@ -179,6 +179,17 @@ export class EagerModel implements RunModel {
     return { k: r.k, items: r.items, scores: r.scores };
   }
 
+  /**
+   * The `rescore` score (behaviour + `decode.semanticWeight` · semantic code log-likelihood) of
+   * given items per history, off the event loop: user u's items are
+   * `items[offsets[u]..offsets[u + 1]]` (ids in `1..=numItems`); `[items.length]` in that order.
+   */
+  async scoreLists(histories: Uint32Array, maxHistory: number, items: Uint32Array, offsets: Uint32Array, decode: DecodeSettings): Promise<Float32Array> {
+    return callNative(() =>
+      this.inner.scoreLists(histories, maxHistory, items, offsets, { semanticWeight: decode.semanticWeight ?? 1 }),
+    );
+  }
+
   /** Code log-likelihood of every item in one stream for one history (exhaustive scoring). */
   scoreAll(stream: 'behaviour' | 'semantic', history: Uint32Array): Float32Array {
     return callNative(() => this.inner.scoreAll(stream, history));

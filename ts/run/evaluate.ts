@@ -45,8 +45,15 @@ export interface EvaluateModelOptions {
 export async function evaluateModel(
   model: RunModel, samples: SampleSet, numItems: number, opts: EvaluateModelOptions,
 ): Promise<SplitMetrics> {
+  return evaluateRanking(rankingRecommender(model, opts.decode), samples, numItems, opts);
+}
+
+/** {@link evaluateModel} for any ranking recommender (an ensemble); `opts.decode` is not used. */
+export async function evaluateRanking(
+  recommender: RankingRecommender, samples: SampleSet, numItems: number, opts: Omit<EvaluateModelOptions, 'decode'>,
+): Promise<SplitMetrics> {
   const modes = opts.modes ?? ['full', 'exclude-history'];
-  const results = await evaluateRecommender(rankingRecommender(model, opts.decode), samples, numItems, {
+  const results = await evaluateRecommender(recommender, samples, numItems, {
     ks: opts.ks ?? DEFAULT_KS, modes, batchSize: opts.batchSize, extraForExclusion: opts.extraForExclusion ?? 20,
   });
   const byMode = (m: RankingMode) => {

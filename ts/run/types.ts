@@ -69,6 +69,12 @@ export interface RunModel extends TrainableModel {
    */
   recommend(histories: Uint32Array, maxHistory: number, k: number, decode: DecodeSettings): Promise<RankedBatch>;
   /**
+   * The score `recommend` ranks by (`rescore`: behaviour + weighted semantic code log-likelihood)
+   * of given items per history: user u's items are `items[offsets[u]..offsets[u + 1]]`; returns
+   * `[items.length]` in that order. Optional: ensembles (`ensembleRecommender` in `./ensemble.ts`) need it.
+   */
+  scoreLists?(histories: Uint32Array, maxHistory: number, items: Uint32Array, offsets: Uint32Array, decode: DecodeSettings): Promise<Float32Array>;
+  /**
    * Writes the model into the (new, empty) directory `dir`: weights, and the optimiser and RNG
    * state when `withTrainingState` (what `--resume` needs to continue exactly).
    */

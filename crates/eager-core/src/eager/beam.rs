@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::encoder::Encoded;
 use super::layers::Noise;
 use super::model::{EagerModel, Stream, StreamKind};
+use super::rescore::check_semantic_weight;
 use crate::codes::CodeTrie;
 use crate::error::{EagerError, Result};
 
@@ -121,7 +122,7 @@ fn keep_best(beams: &[Beam], mut cands: Vec<(f32, u32, u32, u32)>, n: usize) -> 
 
 impl EagerModel {
     /// Validates and right-aligns histories (each keeps its last `maxHistory` items).
-    fn history_block(&self, histories: &[&[u32]]) -> Result<(Vec<u32>, usize)> {
+    pub(super) fn history_block(&self, histories: &[&[u32]]) -> Result<(Vec<u32>, usize)> {
         for (u, h) in histories.iter().enumerate() {
             if h.is_empty() {
                 return Err(EagerError::invalid(format!("history {u} is empty")));
@@ -221,7 +222,7 @@ impl EagerModel {
 
     /// [`EagerModel::score_candidates`] with the stream's projected `kvs` (see
     /// [`EagerModel::beam_search_with`]).
-    fn score_candidates_with(
+    pub(super) fn score_candidates_with(
         &self,
         stream: &Stream,
         enc: &Encoded,
@@ -317,12 +318,7 @@ impl EagerModel {
         if opts.k == 0 {
             return Err(EagerError::invalid("recommend: k must be >= 1"));
         }
-        if !(opts.semantic_weight.is_finite() && opts.semantic_weight >= 0.0) {
-            return Err(EagerError::invalid(format!(
-                "recommend: semanticWeight must be a finite number >= 0, got {}",
-                opts.semantic_weight
-            )));
-        }
+        check_semantic_weight("recommend", opts.semantic_weight)?;
         rayon::scope(|_| {
             let mut out = Vec::with_capacity(histories.len());
             for chunk in histories.chunks(opts.batch_users.max(1)) {
@@ -378,18 +374,7 @@ impl EagerModel {
                         v
                     })
                     .collect();
-                let mut total: Vec<Vec<f32>> = cands.iter().map(|v| vec![0f32; v.len()]).collect();
-                for (s, kv) in streams.iter().zip(&kvs) {
-                    let w = match s.kind {
-                        StreamKind::Behaviour => 1.0,
-                        StreamKind::Semantic => opts.semantic_weight,
-                    };
-                    for (t, ll) in total.iter_mut().zip(self.score_candidates_with(s, &enc, kv, &cands)?) {
-                        for (a, b) in t.iter_mut().zip(ll) {
-                            *a += w * b;
-                        }
-                    }
-                }
+                let total = self.merged_scores(&streams, &enc, &kvs, &cands, opts.semantic_weight)?;
                 Ok((0..b)
                     .map(|u| {
                         let mut v: Vec<(u32, f32)> = cands[u].iter().copied().zip(total[u].iter().copied()).collect();

@@ -6,7 +6,8 @@
 //!   history unlikelihood term (extension);
 //! - [`model`]: [`EagerModel`] and its losses; [`batch`]: [`TrainBatch`];
 //! - [`trainer`]: one optimisation step; [`checkpoint`]: save / resume;
-//! - [`beam`]: constrained two-stream beam search and recommendation.
+//! - [`beam`]: constrained two-stream beam search and recommendation; [`rescore`]: both
+//!   streams' summed score of given items (rerank, ensembles).
 pub mod batch;
 pub mod beam;
 pub mod checkpoint;
@@ -18,6 +19,7 @@ pub mod history;
 pub mod kernels;
 pub mod layers;
 pub mod model;
+pub mod rescore;
 pub mod stt;
 pub mod trainer;
 

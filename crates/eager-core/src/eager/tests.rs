@@ -386,6 +386,47 @@ fn recommend_merges_streams_like_exhaustive_scoring() -> Result<()> {
     Ok(())
 }
 
+/// `score_lists` gives each listed item the rescore sum of its exhaustive stream scores (the
+/// reference: `score_all`, one history at a time), whatever the list order, batching or history
+/// length; its scores are those `recommend` ranks by; bad input is an error.
+#[test]
+fn score_lists_is_the_rescore_sum_of_given_items() -> Result<()> {
+    use super::beam::RecommendOptions;
+    let (f, model) = trained_tiny()?;
+    let hs: [&[u32]; 3] = [&[3, 4, 5], &[1], &[9, 2, 9, 7]];
+    let cands: Vec<Vec<u32>> = vec![vec![12, 1, 5, 3], vec![], vec![7, 7, 2]];
+    for (w, batch) in [(1.0f32, 1), (0.4, 2), (0.0, 64)] {
+        let got = model.score_lists(&hs, &cands, w, batch)?;
+        assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 0, 3]);
+        for (u, h) in hs.iter().enumerate() {
+            let eb = model.score_all(super::StreamKind::Behaviour, h)?;
+            let es = model.score_all(super::StreamKind::Semantic, h)?;
+            for (item, g) in cands[u].iter().zip(&got[u]) {
+                let want = eb[*item as usize - 1] + w * es[*item as usize - 1];
+                assert!((g - want).abs() < 1e-4, "w {w} batch {batch} user {u} item {item}: {g} vs {want}");
+            }
+        }
+    }
+    // The scores recommend ranks its rescore lists by.
+    let opts = RecommendOptions { k: 5, beam: 8, ..RecommendOptions::default() };
+    let r = model.recommend(&hs, &opts)?;
+    let listed: Vec<Vec<u32>> = r.iter().map(|x| x.items.clone()).collect();
+    for (rec, s) in r.iter().zip(model.score_lists(&hs, &listed, 1.0, 2)?) {
+        for (a, b) in rec.scores.iter().zip(&s) {
+            assert!((a - b).abs() < 1e-4, "{rec:?} vs {s:?}");
+        }
+    }
+    assert!(model.score_lists(&hs, &cands[..2], 1.0, 8).is_err(), "list count");
+    assert!(model.score_lists(&hs, &[vec![1], vec![0], vec![]], 1.0, 8).is_err(), "item 0");
+    assert!(
+        model.score_lists(&hs, &[vec![1], vec![f.num_items as u32 + 1], vec![]], 1.0, 8).is_err(),
+        "item > numItems"
+    );
+    assert!(model.score_lists(&hs, &cands, -1.0, 8).is_err(), "negative weight");
+    assert!(model.score_lists(&[&[], &[1], &[2]], &cands, 1.0, 8).is_err(), "empty history");
+    Ok(())
+}
+
 /// Incremental decoding (`start` / `step` over cached keys | values, beams reordered between
 /// levels, several beams per user folded onto one memory row) gives the same log-probabilities
 /// as running the decoder over each whole prefix, at every level of a 3-level code.

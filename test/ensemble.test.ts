@@ -1,0 +1,141 @@
+/**
+ * Ensembles (`ts/run/ensemble.ts`): the union of the members' lists ranked by their summed
+ * scores, checked against hand-computed rankings; and `eager eval` with several runs.
+ */
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SampleSet } from '../ts/data/split.js';
+import { ensembleRecommender, rankUnion, unionLists } from '../ts/run/ensemble.js';
+import type { DecodeSettings, RankedBatch, RunModel } from '../ts/run/types.js';
+import { runEval } from '../ts/commands/eval.js';
+import { trainRun } from '../ts/run/train.js';
+import { parseTrainConfig } from '../ts/run/config.js';
+import { ProgressReporter } from '../ts/train/progress.js';
+import { fakeBackend, fakeIndexLoader } from './fixtures/run-fake-model.js';
+import { tinyDatasetDir } from './fixtures/run-data.js';
+
+const decode: DecodeSettings = { beamWidth: 5, merge: 'rescore', semanticWeight: 1 };
+
+/** A member with a fixed score per item (the same for every history); recommends its top k by it. */
+function member(scores: Record<number, number>, withScoreLists = true): RunModel & { scored: number[][] } {
+  const ids = Object.keys(scores).map(Number).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  const m = {
+    scored: [] as number[][],
+    setLearningRate() {},
+    async trainStep() { return {}; },
+    async save() {},
+    async recommend(histories: Uint32Array, T: number, k: number): Promise<RankedBatch> {
+      const B = histories.length / T;
+      const items = new Uint32Array(B * k);
+      for (let b = 0; b < B; b++) ids.slice(0, k).forEach((id, j) => { items[b * k + j] = id; });
+      return { k, items, scores: new Float32Array(B * k) };
+    },
+    async scoreLists(_h: Uint32Array, _T: number, items: Uint32Array, offsets: Uint32Array) {
+      m.scored.push(Array.from(offsets));
+      return Float32Array.from(items, (i) => scores[i] ?? -100);
+    },
+  };
+  if (!withScoreLists) delete (m as Partial<typeof m>).scoreLists;
+  return m;
+}
+
+/** `users` samples with a one-item history each. */
+function samples(users: number): SampleSet {
+  const one = (v: number) => Uint32Array.from({ length: users }, () => v);
+  return new SampleSet('test', 1, one(1), one(1), one(2), Uint32Array.from({ length: users }, (_, i) => i), one(1), []);
+}
+
+describe('ensemble ranking', () => {
+  it('unions lists in first-occurrence order per row, skipping item 0', () => {
+    const a = { k: 3, items: Uint32Array.from([1, 2, 0, 5, 6, 7]) };
+    const b = { k: 2, items: Uint32Array.from([2, 3, 7, 8]) };
+    const u = unionLists([a, b], 2);
+    expect(Array.from(u.offsets)).toEqual([0, 3, 7]);
+    expect(Array.from(u.items)).toEqual([1, 2, 3, 5, 6, 7, 8]);
+  });
+
+  it('ranks each row by score, ties by item id, cut to k', () => {
+    const items = Uint32Array.from([4, 9, 2, 7, 3]);
+    const lists = rankUnion(items, Uint32Array.from([0, 3, 5]), Float64Array.from([-1, -0.5, -1, -2, -3]), 2);
+    expect(lists.map((l) => Array.from(l))).toEqual([[9, 2], [7, 3]]);
+  });
+
+  it('ranks the union of the members\' lists by the sum of their scores', async () => {
+    // A alone: 1, 2, 3; B alone: 4, 2, 3. Sums: 1 → -4, 2 → -3, 3 → -3.5, 4 → -4.5, 5 → -200.
+    const A = member({ 1: -1, 2: -2, 3: -2.5, 4: -4, 5: -100 });
+    const B = member({ 1: -3, 2: -1, 3: -1, 4: -0.5, 5: -100 });
+    const ens = ensembleRecommender([{ model: A, decode }, { model: B, decode }]);
+    const lists = await ens.rankBatch(samples(2), 3);
+    // The union of both top 3s, {1, 2, 3, 4}, by sum (5 is in neither list).
+    expect(lists.map((l) => Array.from(l))).toEqual([[2, 3, 1], [2, 3, 1]]);
+    expect(A.scored).toEqual([[0, 4, 8]]);
+    expect(B.scored).toEqual([[0, 4, 8]]);
+    // One member: its own ranking.
+    const solo = await ensembleRecommender([{ model: B, decode }]).rankBatch(samples(1), 3);
+    expect(Array.from(solo[0]!)).toEqual([4, 2, 3]);
+  });
+
+  it('refuses no members and a member that cannot score given items', () => {
+    expect(() => ensembleRecommender([])).toThrow(/no members/);
+    expect(() => ensembleRecommender([{ model: member({ 1: 0 }), decode }, { model: member({ 1: 0 }, false), decode }])).toThrow(/member 1 cannot score/);
+  });
+});
+
+describe('eager eval with several runs', () => {
+  const { dir: dataDir, dataset } = tinyDatasetDir(40, 60, 9);
+  const tmp = mkdtempSync(join(tmpdir(), 'eager-ensemble-'));
+  const deps = () => ({ backend: fakeBackend(), loadIndex: fakeIndexLoader(dataset.numItems) });
+  afterAll(() => {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  async function train(name: string, seed: number, maxSteps: number, trainOn?: 'train+valid'): Promise<string> {
+    const config = parseTrainConfig({
+      schedule: { warmupSteps: 0, decay: 'constant' }, batchSize: 16, maxSteps, evalEvery: maxSteps, seed,
+      eval: { decode: { beamWidth: 50 } }, ...(trainOn ? { split: { trainOn } } : {}),
+    });
+    const out = join(tmp, name);
+    await trainRun({ out, dataset: dataDir, index: join(tmp, `idx-${name}`), config }, { ...deps(), progress: new ProgressReporter(process.stderr, 10_000, false) });
+    return out;
+  }
+
+  function capture(): string[] {
+    const out: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    return out;
+  }
+
+  it('a run with itself scores as the run alone; two different runs differ from both; members are listed', async () => {
+    const a = await train('a', 1, 4);
+    const b = await train('b', 2, 12);
+    const out = capture();
+    const json = async (...argv: string[]) => {
+      expect(await runEval([...argv, '--split', 'valid', '--json'], deps())).toBe(0);
+      return JSON.parse(out.at(-1)!);
+    };
+    const [ja, jb, jaa, jab] = [await json(a), await json(b), await json(a, a), await json(a, b)];
+    expect(jaa.byRanking).toEqual(ja.byRanking);
+    expect(jab.byRanking).not.toEqual(ja.byRanking);
+    expect(jab.byRanking).not.toEqual(jb.byRanking);
+    expect(jab.ensemble.map((m: { run: string }) => m.run)).toEqual([a, b]);
+    expect(ja.ensemble).toBeUndefined();
+    expect(await runEval([a, b, '--split', 'valid'], deps())).toBe(0);
+    expect(out.join('\n')).toMatch(/member 2: run .*\/b, best checkpoint/);
+    expect(out.join('\n')).toMatch(/eager x2/);
+    await expect(runEval([a, b, '--split', 'valid', '--latency', '5'], deps())).rejects.toThrow(/--latency: with one run only/);
+    await expect(runEval(['--split', 'valid'], deps())).rejects.toThrow(/at least one run/);
+  });
+
+  it('refuses a refit member on validation', async () => {
+    const a = join(tmp, 'a');
+    const r = await train('r', 3, 4, 'train+valid');
+    await expect(runEval([a, r, '--split', 'valid'], deps())).rejects.toThrow(/\/r is a refit/);
+    vi.spyOn(console, 'log').mockImplementation(() => {});
+    expect(await runEval([a, r, '--split', 'test', '--json'], deps())).toBe(0);
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * An ensemble of EAGER models as one ranking recommender: every member decodes its own top-k
+ * list (its beam search and merge), the union of the lists is scored by every member
+ * ({@link RunModel.scoreLists}: its `rescore` sum of code log-likelihoods), and the union is
+ * ranked by the members' summed scores (a product of the members' likelihoods, equal weights).
+ * Members may differ in config and in index (they score items by id, each through its own
+ * codes); they must share the catalogue.
+ */
+import type { SampleSet } from '../data/split.js';
+import type { RankingRecommender } from '../eval/recommender.js';
+import type { DecodeSettings, RunModel } from './types.js';
+
+/** One member: a model and the decoding it was selected with. */
+export interface EnsembleMember {
+  model: RunModel;
+  decode: DecodeSettings;
+}
+
+/** The union of each row's items over several `[B, k_m]` lists (first occurrence order; item 0 skipped). */
+export function unionLists(lists: { k: number; items: Uint32Array }[], rows: number): { items: Uint32Array; offsets: Uint32Array } {
+  const offsets = new Uint32Array(rows + 1);
+  const out: number[] = [];
+  for (let u = 0; u < rows; u++) {
+    const seen = new Set<number>();
+    for (const l of lists) {
+      for (const item of l.items.subarray(u * l.k, (u + 1) * l.k)) {
+        if (item !== 0 && !seen.has(item)) {
+          seen.add(item);
+          out.push(item);
+        }
+      }
+    }
+    offsets[u + 1] = out.length;
+  }
+  return { items: Uint32Array.from(out), offsets };
+}
+
+/** Each row's items ranked by `score` (descending; ties by item id), cut to `k`. */
+export function rankUnion(items: Uint32Array, offsets: Uint32Array, score: Float64Array, k: number): Uint32Array[] {
+  const lists: Uint32Array[] = [];
+  for (let u = 0; u + 1 < offsets.length; u++) {
+    const idx = Array.from({ length: offsets[u + 1]! - offsets[u]! }, (_, j) => offsets[u]! + j);
+    idx.sort((a, b) => score[b]! - score[a]! || items[a]! - items[b]!);
+    lists.push(Uint32Array.from(idx.slice(0, k), (j) => items[j]!));
+  }
+  return lists;
+}
+
+/** The ensemble of `members` (at least one; each must implement `scoreLists`). */
+export function ensembleRecommender(members: readonly EnsembleMember[], name = 'eager-ensemble'): RankingRecommender {
+  if (members.length === 0) throw new Error('ensembleRecommender: no members');
+  members.forEach((m, i) => {
+    if (!m.model.scoreLists) throw new Error(`ensembleRecommender: member ${i} cannot score given items (no scoreLists)`);
+  });
+  return {
+    kind: 'ranking',
+    name,
+    async rankBatch(batch: SampleSet, k: number) {
+      const T = batch.maxHistory;
+      const found = await Promise.all(members.map((m) => m.model.recommend(batch.histories, T, k, m.decode)));
+      const { items, offsets } = unionLists(found, batch.size);
+      const total = new Float64Array(items.length);
+      for (const m of members) {
+        const s = await m.model.scoreLists!(batch.histories, T, items, offsets, m.decode);
+        if (s.length !== items.length) throw new Error(`${name}: scoreLists returned ${s.length} scores for ${items.length} items`);
+        for (let j = 0; j < s.length; j++) total[j] += s[j]!;
+      }
+      return rankUnion(items, offsets, total, k);
+    },
+  };
+}
