@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { flagHelp, parseFlags } from '../ts/cli/flags.js';
 import { writeFileAtomic } from '../ts/util/fs.js';
 import {
-  readBenchResults, type EagerResult, type FlatMetrics, type LoadedResult, type SasrecResult, type SpeedResult, type SpeedSide, type SimpleResult,
+  readBenchResults, type EagerResult, type EnsembleResult, type FlatMetrics, type LoadedResult, type SasrecResult, type SpeedResult, type SpeedSide, type SimpleResult,
 } from './results-schema.js';
 import { PAGE_DATASETS, PAPER, REFERENCE_NOTES } from './paper-numbers.js';
 import { barChartSpec, curvesSpec, renderSvg, type BarDatum } from './results-charts.js';
@@ -57,6 +57,12 @@ export interface PageOptions {
    * chosen step or epoch, tested once; shown in each dataset's refit table.
    */
   refits?: LoadedResult[];
+  /**
+   * Ensembles (`<resultsDir>/ensemble/*.json`, `npm run bench:ensemble`): several finished runs
+   * decoded together, on validation and (for one chosen there) their refits on test; shown in
+   * each dataset's ensemble table (an extension, never the EAGER row).
+   */
+  ensembles?: LoadedResult[];
 }
 
 function fmt(v: number | null | undefined): string {
@@ -183,7 +189,7 @@ function groupByDataset(results: LoadedResult[]) {
     if (r.kind === 'eager') eager.set(r.dataset, [...(eager.get(r.dataset) ?? []), r]);
     else if (r.kind === 'sasrec') sasrec.set(r.dataset, r);
     else if (r.kind === 'simple') simple.set(r.dataset, r);
-    else speeds.push(r);
+    else if (r.kind === 'speed') speeds.push(r);
   }
   speeds.sort((a, b) => a.provenance.createdAt.localeCompare(b.provenance.createdAt));
   return { eager, sasrec, simple, speed: speeds[speeds.length - 1] };
@@ -435,10 +441,55 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
   return out;
 }
 
+/**
+ * A dataset's ensembles (an extension): each on every validation user against its members alone,
+ * best validation first; the refits together on test where that stage was run (once).
+ */
+function ensembleSection(ds: string, ensembles: LoadedResult[]): string[] {
+  const mine = ensembles.map((l) => l.result).filter((r): r is EnsembleResult => r.kind === 'ensemble' && r.dataset === ds);
+  if (!mine.length) return [];
+  const n10 = (m: { full: FlatMetrics }) => m.full['ndcg@10'] ?? 0;
+  const r10 = (m: { full: FlatMetrics }) => m.full['recall@10'] ?? 0;
+  mine.sort((a, b) => n10(b.valid) - n10(a.valid) || a.name.localeCompare(b.name));
+  const paper = PAPER[ds];
+  const out = ['**Ensembles (extension; `npm run bench:ensemble`):** several finished runs decode together (`eager eval <run> <run> ...`): each '
+    + 'member\'s top list, their union ranked by the sum of the members\' rescore scores (the product of their likelihoods). Validation, every user: '
+    + 'the stage-one runs together against each alone. Test: the same members\' refits together, evaluated once, only for an ensemble chosen on '
+    + 'validation. Not the paper\'s model, and each member is one more training.', ''];
+  const tested = mine.filter((e) => e.test);
+  if (tested.length) {
+    out.push(HEADER, RULE);
+    if (paper) out.push(metricRow('EAGER, paper (Table 2)', 'as published', paper.EAGER));
+    for (const e of tested) {
+      const name = `EAGER ensemble \`${e.name}\` (${e.members.length} refits)`;
+      out.push(metricRow(name, 'full', e.test!.full));
+      if (Object.keys(e.test!['exclude-history']).length) out.push(metricRow(name, 'exclude-history', e.test!['exclude-history']));
+    }
+    out.push('');
+  }
+  for (const e of mine) {
+    const best = Math.max(...e.members.map((m) => n10(m.validAll)));
+    const members = e.members.map((m) => `\`${m.configName}\` seed ${m.seed} at ${m.step} (${fmt(n10(m.validAll))})`).join(', ');
+    let line = `\`${e.name}\`${e.description ? ` (${e.description.replace(/\.$/, '')})` : ''}: validation N@10 ${fmt(n10(e.valid))} on ${e.valid.users} users `
+      + `against its members alone, ${members}: ${pct(n10(e.valid), best)} over the best member`;
+    if (e.test) {
+      const refits = e.members.map((m) => m.refit!.test);
+      const bestRefit = Math.max(...refits.map(n10));
+      line += `; test (refits together, once) R@10 ${fmt(r10(e.test))} / N@10 ${fmt(n10(e.test))}, the refits alone N@10 ${refits.map((t) => fmt(n10(t))).join(', ')} `
+        + `(${pct(n10(e.test), bestRefit)} over the best of them)`
+        + (paper ? `; against the paper's EAGER: R@10 ${pct(r10(e.test), paper.EAGER['recall@10'] ?? 1)}, N@10 ${pct(n10(e.test), paper.EAGER['ndcg@10'] ?? 1)}` : '');
+    } else {
+      line += '; test not read (not chosen on validation, or its test stage not run)';
+    }
+    out.push(`- ${line}`);
+  }
+  return out;
+}
+
 function datasetSection(
   ds: string, configOf: ConfigOf, configs: ConfigCatalogue, eager: EagerResult[], e2e: EagerResult[], sasrec: SasrecResult | undefined, simple: SimpleResult | undefined,
   notes: string | undefined, imgDir: string, images: Map<string, string>, pending: Promise<void>[], refits: LoadedResult[] = [],
-  fileOf: (r: EagerResult) => string | undefined = () => undefined,
+  fileOf: (r: EagerResult) => string | undefined = () => undefined, ensembles: LoadedResult[] = [],
 ): string {
   const paper = PAPER[ds];
   const out: string[] = [`## ${ds[0]!.toUpperCase()}${ds.slice(1)}`, ''];
@@ -482,6 +533,8 @@ function datasetSection(
     ...(extension ? { extension: { result: extension, file: fileOf(extension) } } : {}),
   });
   if (refit.length) out.push('', ...refit);
+  const ens = ensembleSection(ds, ensembles);
+  if (ens.length) out.push('', ...ens);
   const full = fullAblations(eager, configOf);
   if (full.length) out.push('', ...full);
   if (short.length) out.push('', ...shortAblations(short, full.length > 0, configOf, configs));
@@ -648,7 +701,7 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
     '',
     PROTOCOL,
     '',
-    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], e2e.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending, opts.refits ?? [], (r) => files.get(r)), '']),
+    ...datasets.flatMap((ds) => [datasetSection(ds, configOf, opts.configs, eager.get(ds) ?? [], e2e.get(ds) ?? [], sasrec.get(ds), simple.get(ds), opts.notes?.[ds], imgDir, images, pending, opts.refits ?? [], (r) => files.get(r), opts.ensembles ?? []), '']),
     ...endToEndSection(opts.endToEnd ?? []),
     speedSection(speed),
     '',
@@ -709,7 +762,7 @@ export function readNotes(resultsDir: string): Record<string, string> {
 export async function writeResultsPage(resultsDir: string, docsDir: string, configsDir: string): Promise<ResultsPage> {
   const page = await buildResultsPage(readBenchResults(resultsDir), {
     configs: readConfigCatalogue(configsDir), notes: readNotes(resultsDir), endToEnd: readBenchResults(join(resultsDir, 'e2e')),
-    refits: readBenchResults(join(resultsDir, 'refit')),
+    refits: readBenchResults(join(resultsDir, 'refit')), ensembles: readBenchResults(join(resultsDir, 'ensemble')),
   });
   const imgDir = join(docsDir, 'img');
   for (const [name, svg] of page.images) writeFileAtomic(join(imgDir, name), svg);

@@ -179,7 +179,36 @@ export const SpeedResultSchema = z.object({
 });
 export type SpeedResult = z.infer<typeof SpeedResultSchema>;
 
-export const BenchResultSchema = z.discriminatedUnion('kind', [EagerResultSchema, SasrecResultSchema, SimpleResultSchema, SpeedResultSchema]);
+/**
+ * An ensemble of EAGER runs (`npm run bench:ensemble`): the members' stage-one runs evaluated
+ * together on every validation user; then, once, their refits together on test. Members are
+ * bench results of finished runs on one dataset; each member's refit is the refit result whose
+ * `refit.of` is that member (on the member's own index).
+ */
+export const EnsembleResultSchema = z.object({
+  format: z.literal('eager-bench-result'),
+  version: z.literal(1),
+  kind: z.literal('ensemble'),
+  dataset: z.string().min(1),
+  name: z.string().min(1).regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
+  description: z.string().default(''),
+  members: z.array(z.object({
+    result: z.string().min(1).describe('the member\'s bench result, relative to the package root'),
+    configName: z.string().min(1),
+    seed: z.number().int(),
+    step: z.number().int().describe('its chosen update'),
+    validAll: SplitMetricsSchema.describe('the member alone on every validation user'),
+    refit: z.object({ result: z.string().min(1), test: SplitMetricsSchema }).optional()
+      .describe('its refit (absent until the test stage), with the refit alone on test'),
+  })).min(2),
+  valid: SplitMetricsSchema.describe('the stage-one runs together, every validation user'),
+  test: SplitMetricsSchema.optional().describe('the refits together, test, evaluated once (absent until the test stage)'),
+  wallSeconds: z.record(z.string(), z.number()),
+  provenance: ProvenanceSchema,
+});
+export type EnsembleResult = z.infer<typeof EnsembleResultSchema>;
+
+export const BenchResultSchema = z.discriminatedUnion('kind', [EagerResultSchema, SasrecResultSchema, SimpleResultSchema, SpeedResultSchema, EnsembleResultSchema]);
 export type BenchResult = z.infer<typeof BenchResultSchema>;
 
 /** A result file and what it holds. */

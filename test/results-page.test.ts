@@ -459,3 +459,41 @@ describe('results page: refits', () => {
     await expect(buildResultsPage([...withSimple, main], { configs, refits: [bare] })).rejects.toThrow('benches/results/refit/beauty-eager-cpu-wide.json: refit');
   });
 });
+
+describe('results page: ensembles', () => {
+  it('lists ensembles by validation against their members, tabulates only the tested ones, and compares with the paper', async () => {
+    const { others, template } = fixtureBase();
+    const main = eagerVariant(template, 'eager-cpu-wide', 0.05, 0.0400, 0.0550);
+    const split = (n10: number, r10 = 0.08) => ({ users: 22363, full: { 'recall@10': r10, 'ndcg@10': n10 }, 'exclude-history': {} });
+    const member = (seed: number, n10: number, refitN10?: number) => ({
+      result: `benches/results/beauty-m${seed}.json`, configName: 'eager-cpu-wide', seed, step: 5000, validAll: split(n10),
+      ...(refitN10 !== undefined ? { refit: { result: `benches/results/refit/beauty-m${seed}.json`, test: split(refitN10) } } : {}),
+    });
+    const ensemble = (name: string, valid: number, members: ReturnType<typeof member>[], test?: number): LoadedResult => ({
+      file: `benches/results/ensemble/beauty-${name}.json`,
+      result: parseBenchResult({
+        format: 'eager-bench-result', version: 1, kind: 'ensemble', dataset: 'beauty', name, description: `${name} runs.`,
+        members, valid: split(valid), ...(test !== undefined ? { test: split(test, 0.09) } : {}), wallSeconds: { valid: 300 },
+        provenance: template.result.provenance,
+      }, 'ensemble.json'),
+    });
+    const tested = ensemble('three-seeds', 0.0600, [member(1, 0.0570, 0.0480), member(2, 0.0550, 0.0470), member(3, 0.0560, 0.0460)], 0.0530);
+    const untested = ensemble('two-seeds', 0.0590, [member(1, 0.0570), member(2, 0.0550)]);
+    const page = (await buildResultsPage([...others, main], { configs, ensembles: [untested, tested] })).markdown;
+    const beauty = page.slice(page.indexOf('## Beauty'), page.indexOf('## Sports'));
+    const section = beauty.slice(beauty.indexOf('**Ensembles (extension'));
+    expect(section).toMatch(/\| EAGER ensemble `three-seeds` \(3 refits\) \| full \| [^\n]* \| 0\.0900 \| [^\n]* \| 0\.0530 \|/);
+    expect(section).not.toContain('| EAGER ensemble `two-seeds`');
+    // best validation first; each against its best member; the tested one against its refits and the paper
+    expect(section.indexOf('- `three-seeds`')).toBeLessThan(section.indexOf('- `two-seeds`'));
+    expect(section).toContain('- `three-seeds` (three-seeds runs): validation N@10 0.0600 on 22363 users against its members alone, '
+      + '`eager-cpu-wide` seed 1 at 5000 (0.0570), `eager-cpu-wide` seed 2 at 5000 (0.0550), `eager-cpu-wide` seed 3 at 5000 (0.0560): +0.0030 (+5.3 %) over the best member');
+    expect(section).toContain('test (refits together, once) R@10 0.0900 / N@10 0.0530, the refits alone N@10 0.0480, 0.0470, 0.0460 (+0.0050 (+10.4 %) over the best of them)');
+    expect(section).toContain("against the paper's EAGER: R@10 +0.0064 (+7.7 %), N@10 +0.0005 (+1.0 %)");
+    expect(section).toContain('- `two-seeds` (two-seeds runs): validation N@10 0.0590');
+    expect(section).toContain('test not read');
+    // no ensembles: no section; an ensemble needs two members
+    expect((await buildResultsPage([...others, main], { configs })).markdown).not.toContain('**Ensembles (extension');
+    expect(() => ensemble('one', 0.05, [member(1, 0.05)])).toThrow(/ensemble\.json.*members/s);
+  });
+});
