@@ -10,6 +10,7 @@ import { SampleSet } from '../ts/data/split.js';
 import { ensembleRecommender, rankUnion, unionLists } from '../ts/run/ensemble.js';
 import type { DecodeSettings, RankedBatch, RunModel } from '../ts/run/types.js';
 import { runEval } from '../ts/commands/eval.js';
+import { Recommender } from '../ts/recommender.js';
 import { trainRun } from '../ts/run/train.js';
 import { parseTrainConfig } from '../ts/run/config.js';
 import { ProgressReporter } from '../ts/train/progress.js';
@@ -56,10 +57,11 @@ describe('ensemble ranking', () => {
     expect(Array.from(u.items)).toEqual([1, 2, 3, 5, 6, 7, 8]);
   });
 
-  it('ranks each row by score, ties by item id, cut to k', () => {
+  it('ranks each row by score, ties by item id, cut to k; a short row is padded with item 0', () => {
     const items = Uint32Array.from([4, 9, 2, 7, 3]);
-    const lists = rankUnion(items, Uint32Array.from([0, 3, 5]), Float64Array.from([-1, -0.5, -1, -2, -3]), 2);
-    expect(lists.map((l) => Array.from(l))).toEqual([[9, 2], [7, 3]]);
+    const r = rankUnion(items, Uint32Array.from([0, 3, 5, 5]), Float64Array.from([-1, -0.5, -1, -2, -3]), 2);
+    expect(Array.from(r.items)).toEqual([9, 2, 7, 3, 0, 0]);
+    expect(Array.from(r.scores)).toEqual([-0.5, -1, -2, -3, -Infinity, -Infinity]);
   });
 
   it('ranks the union of the members\' lists by the sum of their scores', async () => {
@@ -78,7 +80,7 @@ describe('ensemble ranking', () => {
   });
 
   it('refuses no members and a member that cannot score given items', () => {
-    expect(() => ensembleRecommender([])).toThrow(/no members/);
+    expect(() => ensembleRecommender([])).toThrow(/ensemble: no members/);
     expect(() => ensembleRecommender([{ model: member({ 1: 0 }), decode }, { model: member({ 1: 0 }, false), decode }])).toThrow(/member 1 cannot score/);
   });
 });
@@ -129,6 +131,30 @@ describe('eager eval with several runs', () => {
     expect(out.join('\n')).toMatch(/eager x2/);
     await expect(runEval([a, b, '--split', 'valid', '--latency', '5'], deps())).rejects.toThrow(/--latency: with one run only/);
     await expect(runEval(['--split', 'valid'], deps())).rejects.toThrow(/at least one run/);
+  });
+
+  it('serves an ensemble: a run with itself recommends as the run alone (scores summed), members listed', async () => {
+    const [a, b] = [join(tmp, 'a'), join(tmp, 'b')];
+    const one = await Recommender.load(a, deps());
+    const twice = await Recommender.loadEnsemble([a, a], deps());
+    const mixed = await Recommender.loadEnsemble([a, b], deps());
+    try {
+      const h = [3, 7, 12];
+      const single = await one.recommend(h, { k: 5 });
+      const doubled = await twice.recommend(h, { k: 5 });
+      expect(doubled.map((r) => r.item)).toEqual(single.map((r) => r.item));
+      doubled.forEach((r, i) => expect(r.score).toBeCloseTo(2 * single[i]!.score, 3));
+      expect(twice.members.map((m) => m.runDir)).toEqual([a, a]);
+      expect(one.members).toEqual([]);
+      const recs = await mixed.recommend(h, { k: 5, excludeHistory: true });
+      expect(recs).toHaveLength(5);
+      expect(recs.some((r) => h.includes(r.item))).toBe(false);
+      expect(await Promise.all([1, 2, 3].map(() => mixed.recommend(h, { k: 5 })))).toEqual(Array(3).fill(await mixed.recommend(h, { k: 5 })));
+    } finally {
+      for (const r of [one, twice, mixed]) r.close();
+    }
+    await expect(Recommender.loadEnsemble([], deps())).rejects.toMatchObject({ code: 'EAGER_INVALID' });
+    await expect(Recommender.loadEnsemble([a, join(tmp, 'nope')], deps())).rejects.toMatchObject({ code: 'EAGER_BAD_RUN' });
   });
 
   it('refuses a refit member on validation', async () => {

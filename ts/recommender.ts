@@ -6,14 +6,19 @@
  * const recs = await model.recommend([12, 7, 99], { k: 10 }); // [{ item, score, title? }, ...]
  * ```
  *
+ * Several runs of one catalogue can serve as one ensemble (`Recommender.loadEnsemble([...])`: each
+ * run's top list, their union ranked by the sum of the runs' scores).
+ *
  * Decoding runs in the native core on the libuv thread pool, so requests never block the event
  * loop; the loaded model is read-only, so any number of concurrent calls is safe and each returns
  * exactly what the same call would return alone.
  */
 import { DecodeConfigSchema, type DecodeConfig } from './run/config.js';
 import type { RunItems } from './run/layout.js';
-import { openRunModel, type OpenRunOptions } from './run/open.js';
-import type { RunModel } from './run/types.js';
+import { ensembleRank } from './run/ensemble.js';
+import { RunDirError } from './run/layout.js';
+import { openRunModel, type OpenedRun, type OpenRunOptions } from './run/open.js';
+import type { RankedBatch, RunModel } from './run/types.js';
 
 /** One recommended item. */
 export interface RecommendedItem {
@@ -43,6 +48,15 @@ export interface RecommenderLoadOptions extends OpenRunOptions {
   decode?: Partial<DecodeConfig>;
 }
 
+/** One run of an ensemble: its directory and the training step of the loaded checkpoint. */
+export interface EnsembleMemberInfo {
+  runDir: string;
+  step: number;
+}
+
+/** The model a {@link Recommender} decodes with: one run's, or an ensemble's. */
+type Decoder = Pick<RunModel, 'recommend' | 'dispose'>;
+
 /** A request error with a stable `code`. */
 export class RecommendError extends Error {
   constructor(readonly code: 'EAGER_UNKNOWN_ITEM' | 'EAGER_EMPTY_HISTORY' | 'EAGER_INVALID', message: string, readonly items?: unknown[]) {
@@ -59,17 +73,19 @@ export class Recommender {
   private closed = false;
 
   private constructor(
-    private readonly model: RunModel,
+    private readonly model: Decoder,
     /** Number of items in the catalogue (ids 1..numItems). */
     readonly numItems: number,
     /** The model's history length: longer histories keep their most recent items. */
     readonly maxHistory: number,
-    /** The beam-search settings in use. */
+    /** The beam-search settings in use (an ensemble's: its first run's). */
     readonly decode: DecodeConfig,
     /** The run directory and the training step of the loaded checkpoint. */
     readonly runDir: string,
     readonly step: number,
     private readonly items: RunItems | null,
+    /** The runs of an ensemble ({@link Recommender.loadEnsemble}); empty for one run. */
+    readonly members: readonly EnsembleMemberInfo[] = [],
   ) {}
 
   /** Loads a run's best checkpoint (or `checkpoint: 'last'`). */
@@ -81,6 +97,44 @@ export class Recommender {
       opened.model, opened.run.config.numItems, opened.run.config.maxHistory, r.data, opened.run.paths.dir,
       opened.checkpoint.step, opened.run.items,
     );
+  }
+
+  /**
+   * Loads several runs of one catalogue (each at its best checkpoint, or `checkpoint: 'last'`)
+   * as one ensemble: each run decodes its own top list with its own beam settings (plus
+   * `opts.decode`), the union is scored by every run and ranked by the sum of their scores.
+   * `runDir` and `step` are the first run's; `members` lists all.
+   */
+  static async loadEnsemble(runDirs: readonly string[], opts: RecommenderLoadOptions = {}): Promise<Recommender> {
+    if (runDirs.length === 0) throw new RecommendError('EAGER_INVALID', 'loadEnsemble: no run directories');
+    const opened: OpenedRun[] = [];
+    try {
+      for (const dir of runDirs) opened.push(await openRunModel(dir, opts));
+      const first = opened[0]!.run;
+      for (const o of opened) {
+        if (o.run.config.numItems !== first.config.numItems || o.run.config.dataset.fingerprint !== first.config.dataset.fingerprint) {
+          throw new RunDirError(o.run.paths.config, `was trained on another dataset or catalogue than ${first.paths.dir}: an ensemble needs one`);
+        }
+      }
+      const members = opened.map((o) => {
+        const r = DecodeConfigSchema.safeParse({ ...o.run.config.train.eval.decode, ...opts.decode });
+        if (!r.success) throw new RecommendError('EAGER_INVALID', `decode: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        return { model: o.model, decode: r.data };
+      });
+      const model: Decoder = {
+        recommend: (histories: Uint32Array, T: number, k: number): Promise<RankedBatch> => ensembleRank(members, histories, T, k),
+        dispose: () => {
+          for (const m of members) m.model.dispose?.();
+        },
+      };
+      return new Recommender(
+        model, first.config.numItems, Math.max(...opened.map((o) => o.run.config.maxHistory)), members[0]!.decode, first.paths.dir,
+        opened[0]!.checkpoint.step, first.items, opened.map((o) => ({ runDir: o.run.paths.dir, step: o.checkpoint.step })),
+      );
+    } catch (e) {
+      for (const o of opened) o.model.dispose?.();
+      throw e;
+    }
   }
 
   /** The title of an item, when known. */

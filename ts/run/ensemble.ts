@@ -8,7 +8,7 @@
  */
 import type { SampleSet } from '../data/split.js';
 import type { RankingRecommender } from '../eval/recommender.js';
-import type { DecodeSettings, RunModel } from './types.js';
+import type { DecodeSettings, RankedBatch, RunModel } from './types.js';
 
 /** One member: a model and the decoding it was selected with. */
 export interface EnsembleMember {
@@ -35,37 +35,60 @@ export function unionLists(lists: { k: number; items: Uint32Array }[], rows: num
   return { items: Uint32Array.from(out), offsets };
 }
 
-/** Each row's items ranked by `score` (descending; ties by item id), cut to `k`. */
-export function rankUnion(items: Uint32Array, offsets: Uint32Array, score: Float64Array, k: number): Uint32Array[] {
-  const lists: Uint32Array[] = [];
-  for (let u = 0; u + 1 < offsets.length; u++) {
+/**
+ * Each row's items ranked by `score` (descending; ties by item id), cut to `k`: `[B, k]` like
+ * {@link RunModel.recommend}'s result (missing slots item 0 with score -Infinity).
+ */
+export function rankUnion(items: Uint32Array, offsets: Uint32Array, score: Float64Array, k: number): RankedBatch {
+  const B = offsets.length - 1;
+  const out: RankedBatch = { k, items: new Uint32Array(B * k), scores: new Float32Array(B * k).fill(Number.NEGATIVE_INFINITY) };
+  for (let u = 0; u < B; u++) {
     const idx = Array.from({ length: offsets[u + 1]! - offsets[u]! }, (_, j) => offsets[u]! + j);
     idx.sort((a, b) => score[b]! - score[a]! || items[a]! - items[b]!);
-    lists.push(Uint32Array.from(idx.slice(0, k), (j) => items[j]!));
+    idx.slice(0, k).forEach((j, r) => {
+      out.items[u * k + r] = items[j]!;
+      out.scores[u * k + r] = score[j]!;
+    });
   }
-  return lists;
+  return out;
 }
 
-/** The ensemble of `members` (at least one; each must implement `scoreLists`). */
-export function ensembleRecommender(members: readonly EnsembleMember[], name = 'eager-ensemble'): RankingRecommender {
-  if (members.length === 0) throw new Error('ensembleRecommender: no members');
+/** Refuses an empty ensemble and members that cannot score given items. */
+function checkMembers(members: readonly EnsembleMember[]): void {
+  if (members.length === 0) throw new Error('ensemble: no members');
   members.forEach((m, i) => {
-    if (!m.model.scoreLists) throw new Error(`ensembleRecommender: member ${i} cannot score given items (no scoreLists)`);
+    if (!m.model.scoreLists) throw new Error(`ensemble: member ${i} cannot score given items (no scoreLists)`);
   });
+}
+
+/**
+ * The ensemble's top `k` per history (`histories` `[B, T]` left-padded with 0, as
+ * {@link RunModel.recommend} takes them): each member's own top `k`, their union scored by every
+ * member, ranked by the sum. Scores are the sums.
+ */
+export async function ensembleRank(members: readonly EnsembleMember[], histories: Uint32Array, T: number, k: number): Promise<RankedBatch> {
+  checkMembers(members);
+  const B = histories.length / T;
+  const found = await Promise.all(members.map((m) => m.model.recommend(histories, T, k, m.decode)));
+  const { items, offsets } = unionLists(found, B);
+  const total = new Float64Array(items.length);
+  for (const m of members) {
+    const s = await m.model.scoreLists!(histories, T, items, offsets, m.decode);
+    if (s.length !== items.length) throw new Error(`ensemble: scoreLists returned ${s.length} scores for ${items.length} items`);
+    for (let j = 0; j < s.length; j++) total[j] += s[j]!;
+  }
+  return rankUnion(items, offsets, total, k);
+}
+
+/** The ensemble of `members` as a ranking recommender for the evaluation. */
+export function ensembleRecommender(members: readonly EnsembleMember[], name = 'eager-ensemble'): RankingRecommender {
+  checkMembers(members);
   return {
     kind: 'ranking',
     name,
     async rankBatch(batch: SampleSet, k: number) {
-      const T = batch.maxHistory;
-      const found = await Promise.all(members.map((m) => m.model.recommend(batch.histories, T, k, m.decode)));
-      const { items, offsets } = unionLists(found, batch.size);
-      const total = new Float64Array(items.length);
-      for (const m of members) {
-        const s = await m.model.scoreLists!(batch.histories, T, items, offsets, m.decode);
-        if (s.length !== items.length) throw new Error(`${name}: scoreLists returned ${s.length} scores for ${items.length} items`);
-        for (let j = 0; j < s.length; j++) total[j] += s[j]!;
-      }
-      return rankUnion(items, offsets, total, k);
+      const r = await ensembleRank(members, batch.histories, batch.maxHistory, k);
+      return Array.from({ length: batch.size }, (_, u) => r.items.subarray(u * k, (u + 1) * k));
     },
   };
 }
