@@ -10,6 +10,7 @@ import { SampleSet } from '../ts/data/split.js';
 import { ensembleRecommender, rankUnion, unionLists } from '../ts/run/ensemble.js';
 import type { DecodeSettings, RankedBatch, RunModel } from '../ts/run/types.js';
 import { runEval } from '../ts/commands/eval.js';
+import { runRecommend } from '../ts/commands/recommend.js';
 import { Recommender } from '../ts/recommender.js';
 import { trainRun } from '../ts/run/train.js';
 import { parseTrainConfig } from '../ts/run/config.js';
@@ -155,6 +156,20 @@ describe('eager eval with several runs', () => {
     }
     await expect(Recommender.loadEnsemble([], deps())).rejects.toMatchObject({ code: 'EAGER_INVALID' });
     await expect(Recommender.loadEnsemble([a, join(tmp, 'nope')], deps())).rejects.toMatchObject({ code: 'EAGER_BAD_RUN' });
+  });
+
+  it('eager recommend with several runs answers from the ensemble', async () => {
+    const [a, b] = [join(tmp, 'a'), join(tmp, 'b')];
+    const out = capture();
+    expect(await runRecommend([a, b, '--history', '3,7,12', '--k', '4', '--json'], deps())).toBe(0);
+    const ens = await Recommender.loadEnsemble([a, b], deps());
+    try {
+      expect(JSON.parse(out.at(-1)!).items).toEqual(await ens.recommend([3, 7, 12], { k: 4 }));
+    } finally {
+      ens.close();
+    }
+    await expect(runRecommend([a, b, '--history', '3', '--index', 'x'], deps())).rejects.toThrow(/--index: with one run only/);
+    await expect(runRecommend(['--history', '3'], deps())).rejects.toThrow(/at least one run/);
   });
 
   it('refuses a refit member on validation', async () => {

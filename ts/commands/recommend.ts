@@ -1,6 +1,7 @@
 /**
- * `eager recommend <run> --history 12,7,99 --k 10 [--json]`: top-k items for one history from a
- * trained run (the same code path as the `Recommender` service API).
+ * `eager recommend <run> [<run> ...] --history 12,7,99 --k 10 [--json]`: top-k items for one
+ * history from a trained run, or from several runs of one catalogue as one ensemble (the same
+ * code path as the `Recommender` service API: `load` / `loadEnsemble`).
  */
 import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../cli/flags.js';
@@ -22,7 +23,9 @@ export const RecommendFlagsSchema = z.object({
   help: z.boolean().default(false).describe('show this help'),
 });
 
-const USAGE = `usage: eager recommend <run> --history 12,7,99 [--k 10] [--json]
+const USAGE = `usage: eager recommend <run> [<run> ...] --history 12,7,99 [--k 10] [--json]
+
+Several runs (one catalogue) recommend as one ensemble.
 
 options:
 ${flagHelp(RecommendFlagsSchema)}`;
@@ -34,11 +37,13 @@ export async function runRecommend(argv: string[], deps: RunDeps = {}): Promise<
     return 0;
   }
   const { flags, positionals } = parseFlags(RecommendFlagsSchema, argv);
-  if (positionals.length !== 1) throw new UsageError(`expected one run directory, got ${positionals.length} positional argument(s)`);
+  if (positionals.length === 0) throw new UsageError('expected at least one run directory');
+  if (positionals.length > 1 && flags.index) throw new UsageError('--index: with one run only (each member reads its own index)');
   if (!flags.history) throw new UsageError('--history: required (comma-separated item ids, most recent last)');
-  const model = await Recommender.load(positionals[0]!, {
+  const opts = {
     ...deps, checkpoint: flags.checkpoint, indexDir: flags.index, ...(flags.beamWidth ? { decode: { beamWidth: flags.beamWidth } } : {}),
-  });
+  };
+  const model = positionals.length === 1 ? await Recommender.load(positionals[0]!, opts) : await Recommender.loadEnsemble(positionals, opts);
   try {
     const t0 = performance.now();
     const recs = await model.recommend(flags.history, {
