@@ -33,7 +33,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Runner> }>
     load: async () => (await import('./commands/eval.js')).runEval,
   },
   recommend: {
-    summary: 'recommend for one history: `eager recommend <run> --history 12,7,99 --k 10 [--json]`',
+    summary: 'recommend for one history: `eager recommend <run> [<run> ...] --history 12,7,99 --k 10 [--json]`',
     load: async () => (await import('./commands/recommend.js')).runRecommend,
   },
 };
