@@ -374,23 +374,10 @@ impl EagerModel {
     }
 
     /// The `rescore` score (behaviour + `semanticWeight` · semantic code log-likelihood) of
-    /// given items per history, on the calling thread: `histories` `[B, historyLen]` left-padded
-    /// with 0; user u's items are `items[offsets[u]..offsets[u+1]]` (ids in `1..=numItems`; a
-    /// list may be empty). Returns `[items.length]`, in the lists' order.
-    #[napi(catch_unwind)]
-    pub fn score_lists_sync(
-        &self,
-        histories: Uint32Array,
-        history_len: u32,
-        items: Uint32Array,
-        offsets: Uint32Array,
-        options: Option<EagerScoreOptions>,
-    ) -> napi::Result<Float32Array> {
-        let job = ScoreLists::new(&histories, history_len, &items, &offsets, options.as_ref())?;
-        Ok(Float32Array::from(job.run(read(&self.inner)?.model()).napi()?))
-    }
-
-    /// `scoreListsSync` on a worker thread (read-only: concurrent calls are safe).
+    /// given items per history, on a worker thread (read-only: concurrent calls are safe):
+    /// `histories` `[B, historyLen]` left-padded with 0; user u's items are
+    /// `items[offsets[u]..offsets[u+1]]` (ids in `1..=numItems`; a list may be empty). Resolves to
+    /// `[items.length]`, in the lists' order.
     #[napi(catch_unwind, ts_return_type = "Promise<Float32Array>")]
     pub fn score_lists(
         &self,
