@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../cli/flags.js';
 import type { RunDeps } from '../run/backend.js';
 import { DecodeConfigSchema } from '../run/config.js';
-import { ensembleRecommender } from '../run/ensemble.js';
+import { ensembleRank, ensembleRecommender } from '../run/ensemble.js';
 import { evaluateModel, evaluateRanking } from '../run/evaluate.js';
 import { openRunModel, loadRunData, type OpenedRun } from '../run/open.js';
 import { RunDirError } from '../run/layout.js';
@@ -49,7 +49,6 @@ export async function runEval(argv: string[], deps: RunDeps = {}): Promise<numbe
   }
   const { flags, positionals } = parseFlags(EvalFlagsSchema, argv);
   if (positionals.length === 0) throw new UsageError('expected at least one run directory');
-  if (positionals.length > 1 && flags.latency > 0) throw new UsageError('--latency: with one run only');
   if (positionals.length > 1 && flags.index) throw new UsageError('--index: with one run only (each member reads its own index)');
   const t0 = performance.now();
   const opened: OpenedRun[] = [];
@@ -83,18 +82,20 @@ async function evalOpened(opened: OpenedRun[], flags: z.infer<typeof EvalFlagsSc
   const tLoad = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const evalOpts = { batchSize: flags.batchSize ?? evalCfg.batchSize, extraForExclusion: evalCfg.extraForExclusion };
+  const members = opened.map((o, i) => ({ model: o.model, decode: decodes[i]! }));
   const m = opened.length === 1
     ? await evaluateModel(model, samples, dataset.numItems, { decode, ...evalOpts })
-    : await evaluateRanking(ensembleRecommender(opened.map((o, i) => ({ model: o.model, decode: decodes[i]! }))), samples, dataset.numItems, evalOpts);
+    : await evaluateRanking(ensembleRecommender(members), samples, dataset.numItems, evalOpts);
   const evalSeconds = (performance.now() - t1) / 1000;
   const usersPerSec = m.users / Math.max(evalSeconds, 1e-9);
   const latency: LatencyStats | undefined = flags.latency > 0
-    ? await measureLatency(model, samples, decode, { n: flags.latency, k: 10 }) : undefined;
+    ? await measureLatency(opened.length === 1 ? model : { recommend: (h, T, k) => ensembleRank(members, h, T, k) }, samples, decode, { n: flags.latency, k: 10 })
+    : undefined;
   if (flags.json) {
-    const members = opened.length > 1
+    const ensemble = opened.length > 1
       ? { ensemble: opened.map((o, i) => ({ run: o.run.paths.dir, step: o.checkpoint.step, decode: decodes[i] })) } : {};
     console.log(JSON.stringify({
-      run: run.paths.dir, checkpoint: flags.checkpoint, step: checkpoint.step, ...members, split: flags.split, users: m.users,
+      run: run.paths.dir, checkpoint: flags.checkpoint, step: checkpoint.step, ...ensemble, split: flags.split, users: m.users,
       ranking: 'full', ...m.full, byRanking: { full: m.full, 'exclude-history': m['exclude-history'] },
       decode, seconds: { load: tLoad, eval: evalSeconds }, usersPerSec, ...(latency ? { latencyMs: latency } : {}),
     }));

@@ -1,6 +1,6 @@
 /**
- * Single-request latency of a loaded model: `recommend` for one user at a time, sequentially (what
- * one service request costs), over the histories of a sample set.
+ * Single-request latency of a loaded model (or an ensemble): `recommend` for one user at a time,
+ * sequentially (what one service request costs), over the histories of a sample set.
  */
 import type { SampleSet } from '../data/split.js';
 import type { DecodeSettings, RunModel } from './types.js';
@@ -23,7 +23,7 @@ function percentile(sorted: number[], q: number): number {
 
 /** Times `n` sequential single-user calls (after `warmup` untimed ones) over the first users of `samples`. */
 export async function measureLatency(
-  model: RunModel, samples: SampleSet, decode: DecodeSettings, opts: { n: number; k?: number; warmup?: number },
+  model: Pick<RunModel, 'recommend'>, samples: SampleSet, decode: DecodeSettings, opts: { n: number; k?: number; warmup?: number },
 ): Promise<LatencyStats> {
   const k = opts.k ?? 10;
   const T = samples.maxHistory;
