@@ -6,8 +6,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SampleSet } from '../ts/data/split.js';
-import { ensembleRecommender, rankUnion, unionLists } from '../ts/run/ensemble.js';
+import { ensembleModel, ensembleRank, rankUnion, unionLists } from '../ts/run/ensemble.js';
 import type { DecodeSettings, RankedBatch, RunModel } from '../ts/run/types.js';
 import { runEval } from '../ts/commands/eval.js';
 import { runRecommend } from '../ts/commands/recommend.js';
@@ -43,10 +42,9 @@ function member(scores: Record<number, number>, withScoreLists = true): RunModel
   return m;
 }
 
-/** `users` samples with a one-item history each. */
-function samples(users: number): SampleSet {
-  const one = (v: number) => Uint32Array.from({ length: users }, () => v);
-  return new SampleSet('test', 1, one(1), one(1), one(2), Uint32Array.from({ length: users }, (_, i) => i), one(1), []);
+/** `users` one-item histories (`[users, 1]`). */
+function histories(users: number): Uint32Array {
+  return new Uint32Array(users).fill(1);
 }
 
 describe('ensemble ranking', () => {
@@ -69,20 +67,20 @@ describe('ensemble ranking', () => {
     // A alone: 1, 2, 3; B alone: 4, 2, 3. Sums: 1 → -4, 2 → -3, 3 → -3.5, 4 → -4.5, 5 → -200.
     const A = member({ 1: -1, 2: -2, 3: -2.5, 4: -4, 5: -100 });
     const B = member({ 1: -3, 2: -1, 3: -1, 4: -0.5, 5: -100 });
-    const ens = ensembleRecommender([{ model: A, decode }, { model: B, decode }]);
-    const lists = await ens.rankBatch(samples(2), 3);
-    // The union of both top 3s, {1, 2, 3, 4}, by sum (5 is in neither list).
-    expect(lists.map((l) => Array.from(l))).toEqual([[2, 3, 1], [2, 3, 1]]);
+    const r = await ensembleModel([{ model: A, decode }, { model: B, decode }]).recommend(histories(2), 1, 3, decode);
+    // The union of both top 3s, {1, 2, 3, 4}, by sum (5 is in neither list); the scores are the sums.
+    expect(Array.from(r.items)).toEqual([2, 3, 1, 2, 3, 1]);
+    expect(Array.from(r.scores)).toEqual([-3, -3.5, -4, -3, -3.5, -4]);
     expect(A.scored).toEqual([[0, 4, 8]]);
     expect(B.scored).toEqual([[0, 4, 8]]);
     // One member: its own ranking.
-    const solo = await ensembleRecommender([{ model: B, decode }]).rankBatch(samples(1), 3);
-    expect(Array.from(solo[0]!)).toEqual([4, 2, 3]);
+    const solo = await ensembleRank([{ model: B, decode }], histories(1), 1, 3);
+    expect(Array.from(solo.items)).toEqual([4, 2, 3]);
   });
 
   it('refuses no members and a member that cannot score given items', () => {
-    expect(() => ensembleRecommender([])).toThrow(/ensemble: no members/);
-    expect(() => ensembleRecommender([{ model: member({ 1: 0 }), decode }, { model: member({ 1: 0 }, false), decode }])).toThrow(/member 1 cannot score/);
+    expect(() => ensembleModel([])).toThrow(/ensemble: no members/);
+    expect(() => ensembleModel([{ model: member({ 1: 0 }), decode }, { model: member({ 1: 0 }, false), decode }])).toThrow(/member 1 cannot score/);
   });
 });
 

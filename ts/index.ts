@@ -22,7 +22,7 @@ export * from './embed/index.js';
 export { Recommender, RecommendError } from './recommender.js';
 export type * from './recommender.js';
 export { loadRun } from './run/layout.js';
-export { ensembleRank, ensembleRecommender, type EnsembleMember } from './run/ensemble.js';
+export { ensembleRank, ensembleModel, type EnsembleMember } from './run/ensemble.js';
 export type { LoadedIndex, IndexStream, RunModel, ModelBackend, DecodeSettings, RankedBatch } from './run/types.js';
 export { buildIndex, writeIndex, loadIndex, asLoadedIndex } from './indexing/build.js';
 export { IndexConfigSchema, type IndexConfig, type IndexConfigInput } from './indexing/config.js';

@@ -15,10 +15,10 @@
  */
 import { DecodeConfigSchema, type DecodeConfig } from './run/config.js';
 import type { RunItems } from './run/layout.js';
-import { ensembleRank } from './run/ensemble.js';
+import { ensembleModel } from './run/ensemble.js';
 import { RunDirError } from './run/layout.js';
 import { openRunModel, type OpenedRun, type OpenRunOptions } from './run/open.js';
-import type { RankedBatch, RunModel } from './run/types.js';
+import type { RunModel } from './run/types.js';
 
 /** One recommended item. */
 export interface RecommendedItem {
@@ -54,8 +54,12 @@ export interface EnsembleMemberInfo {
   step: number;
 }
 
-/** The model a {@link Recommender} decodes with: one run's, or an ensemble's. */
-type Decoder = Pick<RunModel, 'recommend' | 'dispose'>;
+/** A run's decoding settings with `opts.decode` over them; a bad one is `EAGER_INVALID` naming the field. */
+function decodeOf(opened: OpenedRun, opts: RecommenderLoadOptions): DecodeConfig {
+  const r = DecodeConfigSchema.safeParse({ ...opened.run.config.train.eval.decode, ...opts.decode });
+  if (!r.success) throw new RecommendError('EAGER_INVALID', `decode: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
 
 /** A request error with a stable `code`. */
 export class RecommendError extends Error {
@@ -73,7 +77,8 @@ export class Recommender {
   private closed = false;
 
   private constructor(
-    private readonly model: Decoder,
+    /** One run's model, or an ensemble's (`ensembleModel`). */
+    private readonly model: Pick<RunModel, 'recommend' | 'dispose'>,
     /** Number of items in the catalogue (ids 1..numItems). */
     readonly numItems: number,
     /** The model's history length: longer histories keep their most recent items. */
@@ -91,10 +96,8 @@ export class Recommender {
   /** Loads a run's best checkpoint (or `checkpoint: 'last'`). */
   static async load(runDir: string, opts: RecommenderLoadOptions = {}): Promise<Recommender> {
     const opened = await openRunModel(runDir, opts);
-    const r = DecodeConfigSchema.safeParse({ ...opened.run.config.train.eval.decode, ...opts.decode });
-    if (!r.success) throw new RecommendError('EAGER_INVALID', `decode: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     return new Recommender(
-      opened.model, opened.run.config.numItems, opened.run.config.maxHistory, r.data, opened.run.paths.dir,
+      opened.model, opened.run.config.numItems, opened.run.config.maxHistory, decodeOf(opened, opts), opened.run.paths.dir,
       opened.checkpoint.step, opened.run.items,
     );
   }
@@ -116,19 +119,9 @@ export class Recommender {
           throw new RunDirError(o.run.paths.config, `was trained on another dataset or catalogue than ${first.paths.dir}: an ensemble needs one`);
         }
       }
-      const members = opened.map((o) => {
-        const r = DecodeConfigSchema.safeParse({ ...o.run.config.train.eval.decode, ...opts.decode });
-        if (!r.success) throw new RecommendError('EAGER_INVALID', `decode: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-        return { model: o.model, decode: r.data };
-      });
-      const model: Decoder = {
-        recommend: (histories: Uint32Array, T: number, k: number): Promise<RankedBatch> => ensembleRank(members, histories, T, k),
-        dispose: () => {
-          for (const m of members) m.model.dispose?.();
-        },
-      };
+      const members = opened.map((o) => ({ model: o.model, decode: decodeOf(o, opts) }));
       return new Recommender(
-        model, first.config.numItems, Math.max(...opened.map((o) => o.run.config.maxHistory)), members[0]!.decode, first.paths.dir,
+        ensembleModel(members), first.config.numItems, Math.max(...opened.map((o) => o.run.config.maxHistory)), members[0]!.decode, first.paths.dir,
         opened[0]!.checkpoint.step, first.items, opened.map((o) => ({ runDir: o.run.paths.dir, step: o.checkpoint.step })),
       );
     } catch (e) {

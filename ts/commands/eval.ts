@@ -8,8 +8,8 @@ import { z } from 'zod';
 import { flagHelp, parseFlags, UsageError } from '../cli/flags.js';
 import type { RunDeps } from '../run/backend.js';
 import { DecodeConfigSchema } from '../run/config.js';
-import { ensembleRank, ensembleRecommender } from '../run/ensemble.js';
-import { evaluateModel, evaluateRanking } from '../run/evaluate.js';
+import { ensembleModel } from '../run/ensemble.js';
+import { evaluateModel } from '../run/evaluate.js';
 import { openRunModel, loadRunData, type OpenedRun } from '../run/open.js';
 import { RunDirError } from '../run/layout.js';
 import { formatSplitMetrics } from '../run/report.js';
@@ -82,14 +82,12 @@ async function evalOpened(opened: OpenedRun[], flags: z.infer<typeof EvalFlagsSc
   const tLoad = (performance.now() - t0) / 1000;
   const t1 = performance.now();
   const evalOpts = { batchSize: flags.batchSize ?? evalCfg.batchSize, extraForExclusion: evalCfg.extraForExclusion };
-  const members = opened.map((o, i) => ({ model: o.model, decode: decodes[i]! }));
-  const m = opened.length === 1
-    ? await evaluateModel(model, samples, dataset.numItems, { decode, ...evalOpts })
-    : await evaluateRanking(ensembleRecommender(members), samples, dataset.numItems, evalOpts);
+  const decoder = opened.length === 1 ? model : ensembleModel(opened.map((o, i) => ({ model: o.model, decode: decodes[i]! })));
+  const m = await evaluateModel(decoder, samples, dataset.numItems, { decode, ...evalOpts });
   const evalSeconds = (performance.now() - t1) / 1000;
   const usersPerSec = m.users / Math.max(evalSeconds, 1e-9);
   const latency: LatencyStats | undefined = flags.latency > 0
-    ? await measureLatency(opened.length === 1 ? model : { recommend: (h, T, k) => ensembleRank(members, h, T, k) }, samples, decode, { n: flags.latency, k: 10 })
+    ? await measureLatency(decoder, samples, decode, { n: flags.latency, k: 10 })
     : undefined;
   if (flags.json) {
     const ensemble = opened.length > 1

@@ -1,13 +1,11 @@
 /**
- * An ensemble of EAGER models as one ranking recommender: every member decodes its own top-k
+ * An ensemble of EAGER models as one model: every member decodes its own top-k
  * list (its beam search and merge), the union of the lists is scored by every member
  * ({@link RunModel.scoreLists}: its `rescore` sum of code log-likelihoods), and the union is
  * ranked by the members' summed scores (a product of the members' likelihoods, equal weights).
  * Members may differ in config and in index (they score items by id, each through its own
  * codes); they must share the catalogue.
  */
-import type { SampleSet } from '../data/split.js';
-import type { RankingRecommender } from '../eval/recommender.js';
 import type { DecodeSettings, RankedBatch, RunModel } from './types.js';
 
 /** One member: a model and the decoding it was selected with. */
@@ -80,15 +78,13 @@ export async function ensembleRank(members: readonly EnsembleMember[], histories
   return rankUnion(items, offsets, total, k);
 }
 
-/** The ensemble of `members` as a ranking recommender for the evaluation. */
-export function ensembleRecommender(members: readonly EnsembleMember[], name = 'eager-ensemble'): RankingRecommender {
+/** A model that decodes with the ensemble of `members` (its `decode` argument is unused: each member has its own); `dispose` releases every member. */
+export function ensembleModel(members: readonly EnsembleMember[]): Pick<RunModel, 'recommend' | 'dispose'> {
   checkMembers(members);
   return {
-    kind: 'ranking',
-    name,
-    async rankBatch(batch: SampleSet, k: number) {
-      const r = await ensembleRank(members, batch.histories, batch.maxHistory, k);
-      return Array.from({ length: batch.size }, (_, u) => r.items.subarray(u * k, (u + 1) * k));
+    recommend: (histories: Uint32Array, T: number, k: number) => ensembleRank(members, histories, T, k),
+    dispose: () => {
+      for (const m of members) m.model.dispose?.();
     },
   };
 }

@@ -9,6 +9,9 @@ import { evaluateRecommender, type RankingRecommender } from '../eval/recommende
 import type { FlatMetrics, SplitMetrics } from './layout.js';
 import type { DecodeSettings, RunModel } from './types.js';
 
+/** What evaluation needs of a model: its `recommend` (a run's model, or an ensemble: `ensembleModel`). */
+export type Decoder = Pick<RunModel, 'recommend'>;
+
 /** `{recall@5, ..., ndcg@20}` of one result. */
 export function flattenMetrics(r: MetricResult): FlatMetrics {
   const out: FlatMetrics = {};
@@ -18,7 +21,7 @@ export function flattenMetrics(r: MetricResult): FlatMetrics {
 }
 
 /** Adapts a {@link RunModel} to the evaluation's ranking-recommender interface (lists of at most `maxList`). */
-export function rankingRecommender(model: RunModel, decode: DecodeSettings, name = 'eager', maxList = Infinity): RankingRecommender {
+export function rankingRecommender(model: Decoder, decode: DecodeSettings, name = 'eager', maxList = Infinity): RankingRecommender {
   return {
     kind: 'ranking',
     name,
@@ -41,19 +44,12 @@ export interface EvaluateModelOptions {
   ks?: readonly number[];
 }
 
-/** Metrics of `model` on a sample set; modes not requested are returned empty. */
+/** Metrics of `model` (a run's, or an ensemble's) on a sample set; modes not requested are returned empty. */
 export async function evaluateModel(
-  model: RunModel, samples: SampleSet, numItems: number, opts: EvaluateModelOptions,
-): Promise<SplitMetrics> {
-  return evaluateRanking(rankingRecommender(model, opts.decode), samples, numItems, opts);
-}
-
-/** {@link evaluateModel} for any ranking recommender (an ensemble); `opts.decode` is not used. */
-export async function evaluateRanking(
-  recommender: RankingRecommender, samples: SampleSet, numItems: number, opts: Omit<EvaluateModelOptions, 'decode'>,
+  model: Decoder, samples: SampleSet, numItems: number, opts: EvaluateModelOptions,
 ): Promise<SplitMetrics> {
   const modes = opts.modes ?? ['full', 'exclude-history'];
-  const results = await evaluateRecommender(recommender, samples, numItems, {
+  const results = await evaluateRecommender(rankingRecommender(model, opts.decode), samples, numItems, {
     ks: opts.ks ?? DEFAULT_KS, modes, batchSize: opts.batchSize, extraForExclusion: opts.extraForExclusion ?? 20,
   });
   const byMode = (m: RankingMode) => {

@@ -3,7 +3,8 @@
  * sequentially (what one service request costs), over the histories of a sample set.
  */
 import type { SampleSet } from '../data/split.js';
-import type { DecodeSettings, RunModel } from './types.js';
+import type { Decoder } from './evaluate.js';
+import type { DecodeSettings } from './types.js';
 
 /** Latency percentiles in milliseconds. */
 export interface LatencyStats {
@@ -23,7 +24,7 @@ function percentile(sorted: number[], q: number): number {
 
 /** Times `n` sequential single-user calls (after `warmup` untimed ones) over the first users of `samples`. */
 export async function measureLatency(
-  model: Pick<RunModel, 'recommend'>, samples: SampleSet, decode: DecodeSettings, opts: { n: number; k?: number; warmup?: number },
+  model: Decoder, samples: SampleSet, decode: DecodeSettings, opts: { n: number; k?: number; warmup?: number },
 ): Promise<LatencyStats> {
   const k = opts.k ?? 10;
   const T = samples.maxHistory;
