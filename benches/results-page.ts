@@ -470,7 +470,7 @@ function ensembleSection(ds: string, ensembles: LoadedResult[]): string[] {
   for (const e of mine) {
     const best = Math.max(...e.members.map((m) => n10(m.validAll)));
     const members = e.members.map((m) => `\`${m.configName}\` seed ${m.seed} at ${m.step} (${fmt(n10(m.validAll))})`).join(', ');
-    let line = `\`${e.name}\`${e.description ? ` (${e.description.replace(/\.$/, '')})` : ''}: validation N@10 ${fmt(n10(e.valid))} on ${e.valid.users} users `
+    let line = `\`${e.name}\`${e.description ? `, ${e.description.replace(/\.$/, '')}` : ''}: validation N@10 ${fmt(n10(e.valid))} on ${e.valid.users.toLocaleString('en-US')} users `
       + `against its members alone, ${members}: ${pct(n10(e.valid), best)} over the best member`;
     if (e.test) {
       const refits = e.members.map((m) => m.refit!.test);

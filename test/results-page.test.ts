@@ -486,11 +486,11 @@ describe('results page: ensembles', () => {
     expect(section).not.toContain('| EAGER ensemble `two-seeds`');
     // best validation first; each against its best member; the tested one against its refits and the paper
     expect(section.indexOf('- `three-seeds`')).toBeLessThan(section.indexOf('- `two-seeds`'));
-    expect(section).toContain('- `three-seeds` (three-seeds runs): validation N@10 0.0600 on 22363 users against its members alone, '
+    expect(section).toContain('- `three-seeds`, three-seeds runs: validation N@10 0.0600 on 22,363 users against its members alone, '
       + '`eager-cpu-wide` seed 1 at 5000 (0.0570), `eager-cpu-wide` seed 2 at 5000 (0.0550), `eager-cpu-wide` seed 3 at 5000 (0.0560): +0.0030 (+5.3 %) over the best member');
     expect(section).toContain('test (refits together, once) R@10 0.0900 / N@10 0.0530, the refits alone N@10 0.0480, 0.0470, 0.0460 (+0.0050 (+10.4 %) over the best of them)');
     expect(section).toContain("against the paper's EAGER: R@10 +0.0064 (+7.7 %), N@10 +0.0005 (+1.0 %)");
-    expect(section).toContain('- `two-seeds` (two-seeds runs): validation N@10 0.0590');
+    expect(section).toContain('- `two-seeds`, two-seeds runs: validation N@10 0.0590');
     expect(section).toContain('test not read');
     // no ensembles: no section; an ensemble needs two members
     expect((await buildResultsPage([...others, main], { configs })).markdown).not.toContain('**Ensembles (extension');
