@@ -66,12 +66,11 @@ export declare class EagerModel {
   recommend(histories: Uint32Array, historyLen: number, k: number, options?: EagerRecommendOptions | undefined | null): Promise<EagerRanked>
   /**
    * The `rescore` score (behaviour + `semanticWeight` · semantic code log-likelihood) of
-   * given items per history, on the calling thread: `histories` `[B, historyLen]` left-padded
-   * with 0; user u's items are `items[offsets[u]..offsets[u+1]]` (ids in `1..=numItems`; a
-   * list may be empty). Returns `[items.length]`, in the lists' order.
+   * given items per history, on a worker thread (read-only: concurrent calls are safe):
+   * `histories` `[B, historyLen]` left-padded with 0; user u's items are
+   * `items[offsets[u]..offsets[u+1]]` (ids in `1..=numItems`; a list may be empty). Resolves to
+   * `[items.length]`, in the lists' order.
    */
-  scoreListsSync(histories: Uint32Array, historyLen: number, items: Uint32Array, offsets: Uint32Array, options?: EagerScoreOptions | undefined | null): Float32Array
-  /** `scoreListsSync` on a worker thread (read-only: concurrent calls are safe). */
   scoreLists(histories: Uint32Array, historyLen: number, items: Uint32Array, offsets: Uint32Array, options?: EagerScoreOptions | undefined | null): Promise<Float32Array>
   /**
    * Log-likelihood of every item's code in `stream` (`"behaviour"` | `"semantic"`) for one
