@@ -1,13 +1,14 @@
 // Serving benchmark of a trained run (issue 5): resident memory of a process that loaded the
 // model, and single-request latency of `Recommender.recommend(history, { k: 10 })` at two beam
 // widths, over the validation histories of the dataset (sequential requests, as one service
-// worker would see them). Usage (after `npm run build`):
-//   node benches/serve.mjs <runDir> <datasetDir> [requests=300]
+// worker would see them). Several comma-separated run directories are served as one ensemble
+// (`Recommender.loadEnsemble`). Usage (after `npm run build`):
+//   node benches/serve.mjs <runDir>[,<runDir>...] <datasetDir> [requests=300]
 import { Recommender, loadDataset, leaveOneOutSplit } from '../dist/index.js';
 
 const [run, dataDir, nArg] = process.argv.slice(2);
 if (!run || !dataDir) {
-  console.error('usage: node benches/serve.mjs <runDir> <datasetDir> [requests]');
+  console.error('usage: node benches/serve.mjs <runDir>[,<runDir>...] <datasetDir> [requests]');
   process.exit(2);
 }
 const n = Number(nArg ?? 300);
@@ -18,10 +19,12 @@ global.gc?.();
 const rssBefore = process.memoryUsage().rss;
 
 const pct = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-const result = { run, dataset: ds.name, requests: histories.length, k: 10, beams: {} };
+const runs = run.split(',');
+const load = (opts) => (runs.length === 1 ? Recommender.load(run, opts) : Recommender.loadEnsemble(runs, opts));
+const result = { run: runs.length === 1 ? run : runs, dataset: ds.name, requests: histories.length, k: 10, beams: {} };
 for (const beamWidth of [20, 100]) {
   const t0 = performance.now();
-  const model = await Recommender.load(run, { decode: { beamWidth } });
+  const model = await load({ decode: { beamWidth } });
   const loadMs = performance.now() - t0;
   for (let i = 0; i < 5; i++) await model.recommend(histories[i], { k: 10 }); // warm-up
   const times = [];

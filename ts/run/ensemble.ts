@@ -69,9 +69,10 @@ export async function ensembleRank(members: readonly EnsembleMember[], histories
   const B = histories.length / T;
   const found = await Promise.all(members.map((m) => m.model.recommend(histories, T, k, m.decode)));
   const { items, offsets } = unionLists(found, B);
+  // The members score concurrently (each call runs off the event loop); the sum is taken in member order.
+  const scored = await Promise.all(members.map((m) => m.model.scoreLists!(histories, T, items, offsets, m.decode)));
   const total = new Float64Array(items.length);
-  for (const m of members) {
-    const s = await m.model.scoreLists!(histories, T, items, offsets, m.decode);
+  for (const s of scored) {
     if (s.length !== items.length) throw new Error(`ensemble: scoreLists returned ${s.length} scores for ${items.length} items`);
     for (let j = 0; j < s.length; j++) total[j] += s[j]!;
   }
