@@ -236,7 +236,11 @@ const PROTOCOL = `## Protocol and model selection
   the validation targets are the interactions nearest to them in time, which is why a refit helps every model. A refit
   labelled "index rebuilt on train + valid" (\`--refit-index\`) also trains the index's SASRec again on train + valid, for
   the epochs its own build chose, before training on the new codes; such an index is refused to any run that selects on
-  validation.`;
+  validation.
+- **Ensembles (extension, their own table).** Finished runs decode together (\`npm run bench:ensemble\`): the stage-one runs
+  are compared on every validation user, together and alone; only an ensemble chosen there has its test read, once, with its
+  members' refits (each the refit of that member on its own index) decoding together. A second test of the same ensemble is
+  refused.`;
 
 const DIFFERENCES = `## Differences from the paper's setup
 
@@ -441,22 +445,33 @@ function refitSection(ds: string, refits: LoadedResult[], simple: SimpleResult |
   return out;
 }
 
+/** A dataset's ensembles, best all-users validation N@10 first (ties by name). */
+function ensemblesOf(ds: string, ensembles: LoadedResult[]): EnsembleResult[] {
+  const n10 = (m: { full: FlatMetrics }) => m.full['ndcg@10'] ?? 0;
+  return ensembles.map((l) => l.result).filter((r): r is EnsembleResult => r.kind === 'ensemble' && r.dataset === ds)
+    .sort((a, b) => n10(b.valid) - n10(a.valid) || a.name.localeCompare(b.name));
+}
+
+/** A dataset's ensembles whose test stage ran, best validation first. */
+function testedEnsembles(ds: string, ensembles: LoadedResult[]): EnsembleResult[] {
+  return ensemblesOf(ds, ensembles).filter((e) => e.test);
+}
+
 /**
  * A dataset's ensembles (an extension): each on every validation user against its members alone,
  * best validation first; the refits together on test where that stage was run (once).
  */
 function ensembleSection(ds: string, ensembles: LoadedResult[]): string[] {
-  const mine = ensembles.map((l) => l.result).filter((r): r is EnsembleResult => r.kind === 'ensemble' && r.dataset === ds);
+  const mine = ensemblesOf(ds, ensembles);
   if (!mine.length) return [];
   const n10 = (m: { full: FlatMetrics }) => m.full['ndcg@10'] ?? 0;
   const r10 = (m: { full: FlatMetrics }) => m.full['recall@10'] ?? 0;
-  mine.sort((a, b) => n10(b.valid) - n10(a.valid) || a.name.localeCompare(b.name));
   const paper = PAPER[ds];
   const out = ['**Ensembles (extension; `npm run bench:ensemble`):** several finished runs decode together (`eager eval <run> <run> ...`): each '
     + 'member\'s top list, their union ranked by the sum of the members\' rescore scores (the product of their likelihoods). Validation, every user: '
     + 'the stage-one runs together against each alone. Test: the same members\' refits together, evaluated once, only for an ensemble chosen on '
     + 'validation. Not the paper\'s model, and each member is one more training.', ''];
-  const tested = mine.filter((e) => e.test);
+  const tested = testedEnsembles(ds, ensembles);
   if (tested.length) {
     out.push(HEADER, RULE);
     if (paper) out.push(metricRow('EAGER, paper (Table 2)', 'as published', paper.EAGER));
@@ -589,6 +604,8 @@ function datasetSection(
     if (extension) add('EAGER + extension (ours, full)', extension.test.full);
     const eagerRefit = eagerRefitsOf(ds, refits, configOf).find((r) => configOf(r).role === 'main' && !r.refit?.index);
     if (eagerRefit) add('EAGER refit on train + valid (ours, full)', eagerRefit.test.full);
+    const ensemble = testedEnsembles(ds, ensembles)[0];
+    if (ensemble) add(`EAGER ensemble of ${ensemble.members.length} refits (ours, full)`, ensemble.test!.full);
     if (sasrec) add('SASRec (ours, full)', sasrec.test.full);
     const name = `bars-${ds}.svg`;
     pending.push(renderSvg(barChartSpec(`${ds}: test metrics, this project vs the paper`, bars, order)).then((svg) => void images.set(name, svg)));
@@ -696,7 +713,7 @@ export async function buildResultsPage(results: LoadedResult[], opts: PageOption
     '**Regenerate:** `npm run bench:repro -- --dataset beauty` (and `sports`, `toys`; ablations: `--config '
       + `benches/configs/<${names('ablation')}>.json\`, or \`<${names('short')}>.json\` `
       + 'for the short-budget CPU runs; each config\'s `role` says where its result goes on this page; baselines: `--model sasrec`, `--model simple` (count-based references); a finished run: `--from-run <run> --config <file>`), '
-      + '`npm run bench:speed`, then `npm run results:page`.'
+      + '`npm run bench:speed`, ensembles: `npm run bench:ensemble -- --name <name> --members <result.json>,... [--stage test]`, then `npm run results:page`.'
       + mainConfigsSentence(datasets.map((ds) => [ds, mainOf([...eager.get(ds) ?? [], ...e2e.get(ds) ?? []], configOf)])),
     '',
     PROTOCOL,

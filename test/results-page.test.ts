@@ -492,6 +492,9 @@ describe('results page: ensembles', () => {
     expect(section).toContain("against the paper's EAGER: R@10 +0.0064 (+7.7 %), N@10 +0.0005 (+1.0 %)");
     expect(section).toContain('- `two-seeds`, two-seeds runs: validation N@10 0.0590');
     expect(section).toContain('test not read');
+    // the bar chart has the tested ensemble best on validation
+    const bars = (await buildResultsPage([...others, main], { configs, ensembles: [untested, tested] })).images.get('bars-beauty.svg')!;
+    expect(bars).toContain('EAGER ensemble of 3 refits (ours, full)');
     // no ensembles: no section; an ensemble needs two members
     expect((await buildResultsPage([...others, main], { configs })).markdown).not.toContain('**Ensembles (extension');
     expect(() => ensemble('one', 0.05, [member(1, 0.05)])).toThrow(/ensemble\.json.*members/s);
