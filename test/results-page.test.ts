@@ -481,7 +481,7 @@ describe('results page: ensembles', () => {
     const untested = ensemble('two-seeds', 0.0590, [member(1, 0.0570), member(2, 0.0550)]);
     const page = (await buildResultsPage([...others, main], { configs, ensembles: [untested, tested] })).markdown;
     const beauty = page.slice(page.indexOf('## Beauty'), page.indexOf('## Sports'));
-    const section = beauty.slice(beauty.indexOf('**Ensembles (extension'));
+    const section = beauty.slice(beauty.indexOf('**Ensembles (extension; `npm run bench:ensemble`)'));
     expect(section).toMatch(/\| EAGER ensemble `three-seeds` \(3 refits\) \| full \| [^\n]* \| 0\.0900 \| [^\n]* \| 0\.0530 \|/);
     expect(section).not.toContain('| EAGER ensemble `two-seeds`');
     // best validation first; each against its best member; the tested one against its refits and the paper
@@ -496,7 +496,7 @@ describe('results page: ensembles', () => {
     const bars = (await buildResultsPage([...others, main], { configs, ensembles: [untested, tested] })).images.get('bars-beauty.svg')!;
     expect(bars).toContain('EAGER ensemble of 3 refits (ours, full)');
     // no ensembles: no section; an ensemble needs two members
-    expect((await buildResultsPage([...others, main], { configs })).markdown).not.toContain('**Ensembles (extension');
+    expect((await buildResultsPage([...others, main], { configs })).markdown).not.toContain('**Ensembles (extension; `npm run bench:ensemble`)');
     expect(() => ensemble('one', 0.05, [member(1, 0.05)])).toThrow(/ensemble\.json.*members/s);
   });
 });
