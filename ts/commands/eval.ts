@@ -71,7 +71,9 @@ async function evalOpened(opened: OpenedRun[], flags: z.infer<typeof EvalFlagsSc
       throw new RunDirError(o.run.paths.config, `was trained on another dataset or catalogue than ${run.paths.dir}: an ensemble needs one`);
     }
   }
-  const { dataset, split } = await loadRunData(run, flags.dataset);
+  // The split of the member with the longest history window, so that no member sees fewer items than it was trained with.
+  const dataRun = opened.reduce((a, b) => (b.run.config.maxHistory > a.run.config.maxHistory ? b : a)).run;
+  const { dataset, split } = await loadRunData(dataRun, flags.dataset);
   const evalCfg = run.config.train.eval;
   const overrides = Object.fromEntries(Object.entries({
     beamWidth: flags.beamWidth, merge: flags.merge, semanticWeight: flags.semanticWeight,

@@ -71,7 +71,7 @@ export interface RunModel extends TrainableModel {
   /**
    * The score `recommend` ranks by (`rescore`: behaviour + weighted semantic code log-likelihood)
    * of given items per history: user u's items are `items[offsets[u]..offsets[u + 1]]`; returns
-   * `[items.length]` in that order. Optional: ensembles (`ensembleRecommender` in `./ensemble.ts`) need it.
+   * `[items.length]` in that order. Optional: ensembles (`ensembleModel` in `./ensemble.ts`) need it.
    */
   scoreLists?(histories: Uint32Array, maxHistory: number, items: Uint32Array, offsets: Uint32Array, decode: DecodeSettings): Promise<Float32Array>;
   /**

@@ -76,12 +76,12 @@ impl EagerModel {
             }
         }
         let n = batch_users.max(1);
+        let streams: Vec<&Stream> = self.streams().collect();
         rayon::scope(|_| {
             let mut out = Vec::with_capacity(histories.len());
             for (hs, cs) in histories.chunks(n).zip(cands.chunks(n)) {
                 let (hist, t) = self.history_block(hs)?;
                 let enc = self.encode(&hist, hs.len(), t, &mut Noise::eval())?;
-                let streams: Vec<&Stream> = self.streams().collect();
                 let kvs: Vec<Vec<Option<Tensor>>> =
                     streams.iter().map(|s| s.decoder.memory_kvs(&enc.memory())).collect::<Result<_>>()?;
                 out.extend(self.merged_scores(&streams, &enc, &kvs, cs, semantic_weight)?);
