@@ -19,7 +19,7 @@ import { flagHelp, parseFlags, UsageError } from '../ts/cli/flags.js';
 import { writeJsonAtomic } from '../ts/util/fs.js';
 import { readJson } from './collect.js';
 import { loadAverage, packageRoot, provenance } from './provenance.js';
-import { runCli } from './run-cli.js';
+import { runCliJson } from './run-cli.js';
 import { parseBenchResult, type EagerResult, type EnsembleResult, type SplitMetrics } from './results-schema.js';
 
 export const EnsembleFlagsSchema = z.object({
@@ -72,15 +72,9 @@ export function findRefit(root: string, resultsDir: string, member: string): { f
 
 /** `eager eval <runs...> --split <split> --json`, parsed. */
 async function evalRuns(root: string, runs: string[], split: 'valid' | 'test'): Promise<{ metrics: SplitMetrics; seconds: number }> {
-  const r = await runCli(root, ['eval', ...runs, '--split', split, '--json'], true);
-  if (r.code !== 0) throw new Error(`eager eval ${runs.join(' ')} --split ${split} failed (exit ${r.code})`);
-  let j: { users: number; byRanking: { full: Record<string, number>; 'exclude-history': Record<string, number> } };
-  try {
-    j = JSON.parse(r.stdout);
-  } catch (e) {
-    throw new Error(`eager eval --split ${split} --json: output is not JSON: ${(e as Error).message}`);
-  }
-  return { metrics: { users: j.users, full: j.byRanking.full, 'exclude-history': j.byRanking['exclude-history'] }, seconds: r.seconds };
+  type EvalJson = { users: number; byRanking: { full: Record<string, number>; 'exclude-history': Record<string, number> } };
+  const { value: j, seconds } = await runCliJson<EvalJson>(root, ['eval', ...runs, '--split', split, '--json']);
+  return { metrics: { users: j.users, full: j.byRanking.full, 'exclude-history': j.byRanking['exclude-history'] }, seconds };
 }
 
 export async function main(argv: string[]): Promise<number> {

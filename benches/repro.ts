@@ -34,7 +34,7 @@ import { collectEagerRun, collectSasrecRun, readJson, readValidAll, VALID_ALL_FI
 import { simpleBaselinesResult } from './simple.js';
 import { loadAverage, packageRoot } from './provenance.js';
 import { planRefitIndex, refitIndexDir } from './refit-index.js';
-import { runCli } from './run-cli.js';
+import { runCli, runCliJson } from './run-cli.js';
 import { parseBenchResult, type EagerResult, type SasrecResult } from './results-schema.js';
 
 export const ReproFlagsSchema = z.object({
@@ -73,15 +73,8 @@ async function validateOnAllUsers(root: string, runDir: string): Promise<void> {
   } catch (e) {
     process.stderr.write(`${(e as Error).message}: evaluating again\n`);
   }
-  const r = await runCli(root, ['eval', runDir, '--split', 'valid', '--json'], true);
-  if (r.code !== 0) throw new Error(`eager eval ${runDir} --split valid failed (exit ${r.code})`);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(r.stdout);
-  } catch (e) {
-    throw new Error(`eager eval ${runDir} --split valid --json: output is not JSON: ${(e as Error).message}`);
-  }
-  writeJsonAtomic(path, parsed);
+  const { value } = await runCliJson<unknown>(root, ['eval', runDir, '--split', 'valid', '--json']);
+  writeJsonAtomic(path, value);
 }
 
 function stamp(): string {

@@ -34,3 +34,14 @@ export function runCli(root: string, args: string[], captureStdout = false): Pro
     });
   });
 }
+
+/** Runs `eager <args>` (a `--json` command) and parses its stdout; errors name the command. */
+export async function runCliJson<T>(root: string, args: string[]): Promise<{ value: T; seconds: number }> {
+  const r = await runCli(root, args, true);
+  if (r.code !== 0) throw new Error(`eager ${args.join(' ')} failed (exit ${r.code})`);
+  try {
+    return { value: JSON.parse(r.stdout) as T, seconds: r.seconds };
+  } catch (e) {
+    throw new Error(`eager ${args.join(' ')}: output is not JSON: ${(e as Error).message}`);
+  }
+}

@@ -6,14 +6,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../benches/run-cli.js';
+import { runCli, runCliJson } from '../benches/run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eager-run-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 mkdirSync(join(root, 'dist'));
 // A stand-in CLI: prints its arguments, then waits; on SIGINT it "saves" and exits 130 like `eager train`.
 writeFileSync(join(root, 'dist', 'cli.js'), `
-process.stdout.write(JSON.stringify(process.argv.slice(2)));
+if (process.argv[2] === 'fail') process.exit(3);
+process.stdout.write(process.argv[2] === 'garbage' ? 'not json' : JSON.stringify(process.argv.slice(2)));
 if (process.argv[2] === 'wait') {
   process.on('SIGINT', () => { process.stdout.write(' saved'); process.exit(130); });
   setInterval(() => {}, 1000);
@@ -40,5 +41,13 @@ describe('runCli', () => {
     expect(r.code).toBe(130);
     expect(r.stdout).toBe(`${JSON.stringify(['wait', ready])} saved`);
     expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  it('runCliJson parses the JSON a command prints, and names the command when it fails or prints something else', async () => {
+    const r = await runCliJson<string[]>(root, ['eval', 'a', '--json']);
+    expect(r.value).toEqual(['eval', 'a', '--json']);
+    expect(r.seconds).toBeGreaterThan(0);
+    await expect(runCliJson(root, ['fail', 'x'])).rejects.toThrow('eager fail x failed (exit 3)');
+    await expect(runCliJson(root, ['garbage', 'y'])).rejects.toThrow(/^eager garbage y: output is not JSON/);
   });
 });
